@@ -1,0 +1,141 @@
+/**
+ * The stats store. Names follow Envoy's (`cluster.<name>.upstream_rq_total`, ...), so dashboards
+ * built for Envoy read remora unchanged. Counters and gauges are plain numbers mutated in place on
+ * the hot path; everything else (sorting, formatting, quantiles) happens when someone reads them.
+ *
+ * Code that emits stats looks its objects up once (at config time) and keeps the references, so a
+ * request never does a map lookup by name.
+ */
+export class Counter {
+  value = 0;
+  constructor(readonly name: string) {}
+  inc(n = 1): void {
+    this.value += n;
+  }
+}
+
+export class Gauge {
+  value = 0;
+  constructor(
+    readonly name: string,
+    /** Envoy's import modes: Accumulate gauges sum across hot restarts; NeverImport do not. */
+    readonly mode: 'accumulate' | 'never_import' = 'accumulate',
+  ) {}
+  inc(n = 1): void {
+    this.value += n;
+  }
+  dec(n = 1): void {
+    this.value -= n;
+  }
+  set(v: number): void {
+    this.value = v;
+  }
+}
+
+/**
+ * A histogram with fixed bucket bounds (Envoy's default bounds, in the unit the stat uses, usually
+ * milliseconds). Recording is one binary search and two additions.
+ */
+export const DEFAULT_HISTOGRAM_BOUNDS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000,
+  3600000,
+];
+
+export class Histogram {
+  readonly counts: Float64Array;
+  sampleCount = 0;
+  sampleSum = 0;
+  constructor(
+    readonly name: string,
+    readonly bounds: readonly number[] = DEFAULT_HISTOGRAM_BOUNDS,
+  ) {
+    // One extra bucket for values above the last bound (+Inf).
+    this.counts = new Float64Array(bounds.length + 1);
+  }
+  record(v: number): void {
+    const b = this.bounds;
+    let lo = 0;
+    let hi = b.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (v <= b[mid]) hi = mid;
+      else lo = mid + 1;
+    }
+    this.counts[lo]++;
+    this.sampleCount++;
+    this.sampleSum += v;
+  }
+  /** Estimated quantile (0..1) by linear interpolation inside the bucket, as Envoy's summaries do. */
+  quantile(q: number): number {
+    if (this.sampleCount === 0) return Number.NaN;
+    const target = q * this.sampleCount;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i];
+      if (c > 0 && seen + c >= target) {
+        const lower = i === 0 ? 0 : this.bounds[i - 1];
+        const upper = i < this.bounds.length ? this.bounds[i] : lower;
+        return lower + ((upper - lower) * (target - seen)) / c;
+      }
+      seen += c;
+    }
+    return this.bounds[this.bounds.length - 1];
+  }
+}
+
+/** Get-or-create by full name. A scope is a name prefix, so modules never build names by hand twice. */
+export class StatsStore {
+  readonly counters = new Map<string, Counter>();
+  readonly gauges = new Map<string, Gauge>();
+  readonly histograms = new Map<string, Histogram>();
+
+  counter(name: string): Counter {
+    let c = this.counters.get(name);
+    if (c === undefined) {
+      c = new Counter(name);
+      this.counters.set(name, c);
+    }
+    return c;
+  }
+
+  gauge(name: string, mode: 'accumulate' | 'never_import' = 'accumulate'): Gauge {
+    let g = this.gauges.get(name);
+    if (g === undefined) {
+      g = new Gauge(name, mode);
+      this.gauges.set(name, g);
+    }
+    return g;
+  }
+
+  histogram(name: string): Histogram {
+    let h = this.histograms.get(name);
+    if (h === undefined) {
+      h = new Histogram(name);
+      this.histograms.set(name, h);
+    }
+    return h;
+  }
+
+  scope(prefix: string): StatsScope {
+    return new StatsScope(this, prefix.endsWith('.') ? prefix : `${prefix}.`);
+  }
+}
+
+export class StatsScope {
+  constructor(
+    readonly store: StatsStore,
+    readonly prefix: string,
+  ) {}
+  counter(name: string): Counter {
+    return this.store.counter(this.prefix + name);
+  }
+  gauge(name: string, mode: 'accumulate' | 'never_import' = 'accumulate'): Gauge {
+    return this.store.gauge(this.prefix + name, mode);
+  }
+  histogram(name: string): Histogram {
+    return this.store.histogram(this.prefix + name);
+  }
+  scope(name: string): StatsScope {
+    return new StatsScope(this.store, `${this.prefix}${name}.`);
+  }
+}

@@ -1,0 +1,85 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+/**
+ * The router's contract with the connection manager. A RouteConfiguration is translated to a
+ * model and compiled once (proxy/router/compile.ts) into a RouteTable; the connection manager calls
+ * `match` once per request and then asks the matched route what to do. Nothing here compiles or
+ * validates per request.
+ */
+export interface RouteRequest {
+  /** Host header / :authority, as received (may carry a port). */
+  readonly authority: string;
+  /** The path after normalisation (normalize_path, merge_slashes), query string included. */
+  readonly path: string;
+  readonly method: string;
+  /** 'http' or 'https' (x-forwarded-proto as the connection manager resolved it). */
+  readonly scheme: string;
+  /** Request headers, lower-case names (HTTP/2 pseudo-headers excluded). */
+  readonly headers: IncomingHttpHeaders;
+}
+
+/** A header to add; `append` false overwrites (Envoy's append_action OVERWRITE_IF_EXISTS_OR_ADD). */
+export interface HeaderToAdd {
+  readonly name: string;
+  readonly value: string;
+  readonly action: 'append' | 'add_if_absent' | 'overwrite' | 'overwrite_if_exists';
+}
+
+/** Header add/remove lists, already merged from route configuration, virtual host and route. */
+export interface HeaderMutations {
+  /** Applied in order: route, then virtual host, then route configuration (Envoy's default). */
+  readonly add: readonly HeaderToAdd[];
+  readonly remove: readonly string[];
+}
+
+export type RouteAction =
+  | {
+      readonly kind: 'route';
+      /**
+       * The cluster for this request: a fixed name, a weighted pick (by `random`, 0 <= r < 1), or
+       * the value of a request header (cluster_header). Returns '' when cluster_header is absent.
+       */
+      selectCluster(headers: IncomingHttpHeaders, random: number): string;
+      /** Path sent upstream after prefix_rewrite / regex_rewrite, or the input when none applies. */
+      rewritePath(path: string): string;
+      /** host_rewrite_literal, or null. */
+      readonly hostRewriteLiteral: string | null;
+      /** auto_host_rewrite: Host becomes the chosen upstream host's hostname. */
+      readonly autoHostRewrite: boolean;
+      /** Route timeout in ms; 0 disables (Envoy's default is 15 s). */
+      readonly timeoutMs: number;
+      /** Idle timeout for the stream in ms, or -1 to inherit the connection manager's. */
+      readonly idleTimeoutMs: number;
+    }
+  | {
+      readonly kind: 'redirect';
+      /** The Location value for this request and the status (301, 302, 303, 307, 308). */
+      location(req: RouteRequest): string;
+      readonly status: number;
+    }
+  | {
+      readonly kind: 'direct_response';
+      readonly status: number;
+      /** Body bytes, or null for none. */
+      readonly body: Buffer | null;
+    };
+
+export interface MatchedRoute {
+  /** Route name (%ROUTE_NAME%), '' if unnamed. */
+  readonly name: string;
+  readonly virtualHostName: string;
+  readonly action: RouteAction;
+  /** Request header mutations to apply before the request goes upstream. */
+  readonly requestHeaders: HeaderMutations;
+  /** Response header mutations to apply before the response goes downstream. */
+  readonly responseHeaders: HeaderMutations;
+}
+
+export interface RouteTable {
+  readonly name: string;
+  /** The route for this request, or null (404, response flag NR). */
+  match(req: RouteRequest): MatchedRoute | null;
+}
+
+/** Applies header mutations in place to a header object (names lower-case). */
+export type ApplyHeaderMutations = (headers: OutgoingHttpHeaders, mutations: HeaderMutations) => void;

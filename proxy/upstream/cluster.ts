@@ -1,0 +1,28 @@
+import type { ClusterStats } from './cluster-stats.js';
+import type { Host } from './host.js';
+import type { LbContext } from './load-balancer.js';
+import type { ConnectionPool } from './upstream-stream.js';
+
+/**
+ * What the data path sees of a cluster: pick a host, get its pool. The cluster manager
+ * (proxy/upstream/cluster-manager.ts) owns discovery, host sets and pools behind it.
+ */
+export interface UpstreamCluster {
+  readonly name: string;
+  readonly stats: ClusterStats;
+  /** Upstream protocol the pools speak. */
+  readonly protocol: 'http1' | 'http2';
+  /** connect_timeout in ms. */
+  readonly connectTimeoutMs: number;
+  /** Picks a host for one request or connection; null when no host is available (503, flag UH). */
+  chooseHost(ctx: LbContext | null): Host | null;
+  /** The connection pool for `host` (created on first use, kept while the host stays). */
+  poolFor(host: Host): ConnectionPool;
+  /** All hosts currently in the cluster (every priority), for /clusters and health checking. */
+  allHosts(): readonly Host[];
+}
+
+/** Lookup of clusters by name, as the router and tcp_proxy use it. */
+export interface ClusterLookup {
+  get(name: string): UpstreamCluster | undefined;
+}

@@ -1,0 +1,182 @@
+import { isIP } from 'node:net';
+import { type Issues, joinPath } from '../config/issues.js';
+import type { ProtoObject } from '../config/proto-object.js';
+import type {
+  EndpointHealthStatus,
+  EndpointModel,
+  LoadAssignmentModel,
+  LocalityEndpointsModel,
+  SocketAddressModel,
+} from '../model/cluster.js';
+import { type Locality, NO_LOCALITY } from '../upstream/host.js';
+import {
+  isObject,
+  readArray,
+  readEnum,
+  readObject,
+  readString,
+  readUint,
+  rejectUnknown,
+} from './cluster-fields.js';
+
+/**
+ * envoy.config.endpoint.v3.ClusterLoadAssignment → LoadAssignmentModel. Shared by the Cluster
+ * translator (load_assignment) and, later, EDS. `addressKind` says what an endpoint address may be:
+ * an IP literal (STATIC, EDS) or a DNS name (STRICT_DNS, LOGICAL_DNS).
+ */
+const ASSIGNMENT_FIELDS = new Set(['cluster_name', 'endpoints', 'policy']);
+const POLICY_FIELDS = new Set(['overprovisioning_factor']);
+const LOCALITY_LB_FIELDS = new Set(['locality', 'lb_endpoints', 'load_balancing_weight', 'priority']);
+const LOCALITY_FIELDS = new Set(['region', 'zone', 'sub_zone']);
+const LB_ENDPOINT_FIELDS = new Set(['endpoint', 'health_status', 'load_balancing_weight']);
+const ENDPOINT_FIELDS = new Set(['address', 'hostname']);
+const ADDRESS_FIELDS = new Set(['socket_address']);
+const SOCKET_ADDRESS_FIELDS = new Set(['address', 'port_value', 'protocol']);
+
+const HEALTH_STATUSES: readonly EndpointHealthStatus[] = [
+  'UNKNOWN',
+  'HEALTHY',
+  'UNHEALTHY',
+  'DRAINING',
+  'TIMEOUT',
+  'DEGRADED',
+];
+
+export const EMPTY_LOAD_ASSIGNMENT: LoadAssignmentModel = Object.freeze({
+  clusterName: '',
+  localities: [],
+  overprovisioningFactor: 140,
+});
+
+export function translateLoadAssignment(
+  la: ProtoObject,
+  path: string,
+  issues: Issues,
+  addressKind: 'ip' | 'dns',
+): LoadAssignmentModel {
+  rejectUnknown(la, ASSIGNMENT_FIELDS, path, issues);
+  const clusterName = readString(la, 'cluster_name', path, issues);
+  let overprovisioningFactor = 140;
+  const policy = readObject(la, 'policy', path, issues);
+  if (policy) {
+    const pp = joinPath(path, 'policy');
+    rejectUnknown(policy, POLICY_FIELDS, pp, issues);
+    overprovisioningFactor = readUint(policy, 'overprovisioning_factor', pp, issues, 140);
+    if (overprovisioningFactor === 0) {
+      issues.error(joinPath(pp, 'overprovisioning_factor'), 'must be greater than 0');
+      overprovisioningFactor = 140;
+    }
+  }
+  const localities: LocalityEndpointsModel[] = [];
+  const list = readArray(la, 'endpoints', path, issues);
+  for (let i = 0; i < list.length; i++) {
+    const lp = joinPath(joinPath(path, 'endpoints'), i);
+    const le = list[i];
+    if (!isObject(le)) {
+      issues.error(lp, 'must be a message');
+      continue;
+    }
+    localities.push(translateLocalityEndpoints(le, lp, issues, addressKind));
+  }
+  return { clusterName, localities, overprovisioningFactor };
+}
+
+function translateLocalityEndpoints(
+  le: ProtoObject,
+  path: string,
+  issues: Issues,
+  addressKind: 'ip' | 'dns',
+): LocalityEndpointsModel {
+  rejectUnknown(le, LOCALITY_LB_FIELDS, path, issues);
+  let locality: Locality = NO_LOCALITY;
+  const loc = readObject(le, 'locality', path, issues);
+  if (loc) {
+    const p = joinPath(path, 'locality');
+    rejectUnknown(loc, LOCALITY_FIELDS, p, issues);
+    locality = Object.freeze({
+      region: readString(loc, 'region', p, issues),
+      zone: readString(loc, 'zone', p, issues),
+      subZone: readString(loc, 'sub_zone', p, issues),
+    });
+  }
+  const weight = readUint(le, 'load_balancing_weight', path, issues, 0);
+  if (le.load_balancing_weight !== undefined && weight === 0) {
+    issues.error(joinPath(path, 'load_balancing_weight'), 'must be at least 1');
+  }
+  const priority = readUint(le, 'priority', path, issues, 0, 128);
+  const endpoints: EndpointModel[] = [];
+  const list = readArray(le, 'lb_endpoints', path, issues);
+  for (let i = 0; i < list.length; i++) {
+    const ep = joinPath(joinPath(path, 'lb_endpoints'), i);
+    const lbe = list[i];
+    if (!isObject(lbe)) {
+      issues.error(ep, 'must be a message');
+      continue;
+    }
+    const e = translateLbEndpoint(lbe, ep, issues, addressKind);
+    if (e) endpoints.push(e);
+  }
+  return { locality, weight, priority, endpoints };
+}
+
+function translateLbEndpoint(
+  lbe: ProtoObject,
+  path: string,
+  issues: Issues,
+  addressKind: 'ip' | 'dns',
+): EndpointModel | null {
+  rejectUnknown(lbe, LB_ENDPOINT_FIELDS, path, issues);
+  const healthStatus = readEnum(lbe, 'health_status', path, issues, HEALTH_STATUSES, 'UNKNOWN');
+  const weight = readUint(lbe, 'load_balancing_weight', path, issues, 1);
+  if (weight === 0) issues.error(joinPath(path, 'load_balancing_weight'), 'must be at least 1');
+  const endpoint = readObject(lbe, 'endpoint', path, issues);
+  const ep = joinPath(path, 'endpoint');
+  if (!endpoint) {
+    issues.error(ep, 'is required');
+    return null;
+  }
+  rejectUnknown(endpoint, ENDPOINT_FIELDS, ep, issues);
+  const hostname = readString(endpoint, 'hostname', ep, issues);
+  const address = readObject(endpoint, 'address', ep, issues);
+  if (!address) {
+    issues.error(joinPath(ep, 'address'), 'is required');
+    return null;
+  }
+  const sa = translateSocketAddress(address, joinPath(ep, 'address'), issues, addressKind);
+  if (!sa) return null;
+  return { address: sa.address, port: sa.port, hostname, healthStatus, weight: weight === 0 ? 1 : weight };
+}
+
+/** core.v3.Address with a socket_address (pipes and internal addresses are not supported). */
+export function translateSocketAddress(
+  address: ProtoObject,
+  path: string,
+  issues: Issues,
+  addressKind: 'ip' | 'dns',
+): SocketAddressModel | null {
+  rejectUnknown(address, ADDRESS_FIELDS, path, issues);
+  const sa = readObject(address, 'socket_address', path, issues);
+  const sp = joinPath(path, 'socket_address');
+  if (!sa) {
+    issues.error(sp, 'is required');
+    return null;
+  }
+  rejectUnknown(sa, SOCKET_ADDRESS_FIELDS, sp, issues);
+  readEnum(sa, 'protocol', sp, issues, ['TCP'], 'TCP');
+  const host = readString(sa, 'address', sp, issues);
+  const before = issues.errorCount;
+  const port = readUint(sa, 'port_value', sp, issues, 0, 65535);
+  if (host === '') issues.error(joinPath(sp, 'address'), 'is required');
+  else if (addressKind === 'ip' && isIP(host) === 0) {
+    issues.error(
+      joinPath(sp, 'address'),
+      `${host} is not an IP address (use a STRICT_DNS or LOGICAL_DNS cluster)`,
+    );
+  } else if (addressKind === 'dns' && !/^[A-Za-z0-9._:-]+$/.test(host)) {
+    issues.error(joinPath(sp, 'address'), `${host} is not a valid host name`);
+  }
+  if (sa.port_value === undefined || port === 0)
+    issues.error(joinPath(sp, 'port_value'), 'must be between 1 and 65535');
+  if (issues.errorCount !== before || host === '' || port === 0) return null;
+  return { address: host, port };
+}

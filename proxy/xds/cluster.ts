@@ -1,0 +1,402 @@
+import { type Issues, joinPath } from '../config/issues.js';
+import { type ProtoObject, typeNameOf, typeUrlOf } from '../config/proto-object.js';
+import type {
+  ClusterModel,
+  DiscoveryType,
+  DnsLookupFamily,
+  Http2OptionsModel,
+  SocketAddressModel,
+  ThresholdsModel,
+} from '../model/cluster.js';
+import type { LbPolicyFactory } from '../upstream/load-balancer.js';
+import {
+  isObject,
+  readArray,
+  readBool,
+  readDurationMs,
+  readEnum,
+  readObject,
+  readString,
+  readUint,
+  rejectUnknown,
+} from './cluster-fields.js';
+import {
+  EMPTY_LOAD_ASSIGNMENT,
+  translateLoadAssignment,
+  translateSocketAddress,
+} from './cluster-load-assignment.js';
+
+/**
+ * envoy.config.cluster.v3.Cluster → ClusterModel. Every problem goes to `issues` with its field
+ * path; the result is null when there was any error (the bootstrap exits, xDS NACKs).
+ */
+export interface ClusterTranslateDeps {
+  /** Load-balancing policies by Cluster.lb_policy enum name (ROUND_ROBIN, LEAST_REQUEST, ...). */
+  readonly lbPolicies: ReadonlyMap<string, LbPolicyFactory>;
+}
+
+const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+
+const CLUSTER_FIELDS = new Set([
+  'name',
+  'type',
+  'connect_timeout',
+  'lb_policy',
+  'round_robin_lb_config',
+  'least_request_lb_config',
+  'ring_hash_lb_config',
+  'maglev_lb_config',
+  'load_balancing_policy',
+  'load_assignment',
+  'eds_cluster_config',
+  'dns_refresh_rate',
+  'dns_lookup_family',
+  'dns_resolvers',
+  'respect_dns_ttl',
+  'http2_protocol_options',
+  'http_protocol_options',
+  'common_http_protocol_options',
+  'typed_extension_protocol_options',
+  'per_connection_buffer_limit_bytes',
+  'circuit_breakers',
+]);
+/** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
+const NOT_YET = ['health_checks', 'outlier_detection', 'transport_socket', 'transport_socket_matches'];
+
+/** The *_lb_config field that configures each lb_policy enum value. */
+const LB_CONFIG_FIELD: Readonly<Record<string, string>> = {
+  ROUND_ROBIN: 'round_robin_lb_config',
+  LEAST_REQUEST: 'least_request_lb_config',
+  RING_HASH: 'ring_hash_lb_config',
+  MAGLEV: 'maglev_lb_config',
+};
+
+const DISCOVERY_TYPES: readonly DiscoveryType[] = ['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'];
+const DNS_FAMILIES: readonly DnsLookupFamily[] = ['AUTO', 'V4_ONLY', 'V6_ONLY', 'V4_PREFERRED', 'ALL'];
+const H2_FIELDS = new Set([
+  'max_concurrent_streams',
+  'initial_stream_window_size',
+  'initial_connection_window_size',
+]);
+const COMMON_HTTP_FIELDS = new Set(['idle_timeout', 'max_requests_per_connection']);
+const HTTP_OPTIONS_FIELDS = new Set(['@type', 'explicit_http_config', 'common_http_protocol_options']);
+const EXPLICIT_FIELDS = new Set(['http_protocol_options', 'http2_protocol_options']);
+const EDS_FIELDS = new Set(['eds_config', 'service_name']);
+const CB_FIELDS = new Set(['thresholds']);
+const THRESHOLD_FIELDS = new Set([
+  'priority',
+  'max_connections',
+  'max_pending_requests',
+  'max_requests',
+  'max_retries',
+]);
+
+export function translateCluster(
+  c: ProtoObject,
+  path: string,
+  issues: Issues,
+  deps: ClusterTranslateDeps,
+): ClusterModel | null {
+  const before = issues.errorCount;
+  for (const f of NOT_YET) {
+    if (c[f] !== undefined) issues.error(joinPath(path, f), 'not supported yet');
+  }
+  const known = new Set([...CLUSTER_FIELDS, ...NOT_YET]);
+  rejectUnknown(c, known, path, issues);
+
+  const name = readString(c, 'name', path, issues);
+  if (name === '') issues.error(joinPath(path, 'name'), 'is required');
+  const type = readEnum(c, 'type', path, issues, DISCOVERY_TYPES, 'STATIC');
+  const connectTimeoutMs = readDurationMs(c, 'connect_timeout', path, issues, 5000);
+  if (c.connect_timeout !== undefined && connectTimeoutMs <= 0) {
+    issues.error(joinPath(path, 'connect_timeout'), 'must be positive');
+  }
+
+  const lb = translateLbPolicy(c, path, issues, deps);
+
+  // Endpoints.
+  let loadAssignment = EMPTY_LOAD_ASSIGNMENT;
+  const la = readObject(c, 'load_assignment', path, issues);
+  let edsServiceName = '';
+  if (type === 'EDS') {
+    if (la)
+      issues.error(
+        joinPath(path, 'load_assignment'),
+        'must not be set on an EDS cluster (endpoints come from EDS)',
+      );
+    const eds = readObject(c, 'eds_cluster_config', path, issues);
+    const ep = joinPath(path, 'eds_cluster_config');
+    if (!eds) issues.error(ep, 'is required when type is EDS');
+    else {
+      rejectUnknown(eds, EDS_FIELDS, ep, issues);
+      readObject(eds, 'eds_config', ep, issues);
+      edsServiceName = readString(eds, 'service_name', ep, issues);
+    }
+    if (edsServiceName === '') edsServiceName = name;
+  } else {
+    if (c.eds_cluster_config !== undefined) {
+      issues.error(joinPath(path, 'eds_cluster_config'), 'only applies when type is EDS');
+    }
+    if (la) {
+      const kind = type === 'STATIC' ? 'ip' : 'dns';
+      loadAssignment = translateLoadAssignment(la, joinPath(path, 'load_assignment'), issues, kind);
+    }
+    if (type === 'LOGICAL_DNS') {
+      let n = 0;
+      for (const l of loadAssignment.localities) n += l.endpoints.length;
+      if (n !== 1)
+        issues.error(
+          joinPath(path, 'load_assignment'),
+          'LOGICAL_DNS clusters must have exactly one endpoint',
+        );
+    }
+  }
+
+  // DNS.
+  const dnsRefreshRateMs = readDurationMs(c, 'dns_refresh_rate', path, issues, 5000);
+  if (c.dns_refresh_rate !== undefined && dnsRefreshRateMs < 1) {
+    issues.error(joinPath(path, 'dns_refresh_rate'), 'must be at least 1ms');
+  }
+  const dnsLookupFamily = readEnum(c, 'dns_lookup_family', path, issues, DNS_FAMILIES, 'AUTO');
+  const dnsResolvers: SocketAddressModel[] = [];
+  const resolvers = readArray(c, 'dns_resolvers', path, issues);
+  for (let i = 0; i < resolvers.length; i++) {
+    const rp = joinPath(joinPath(path, 'dns_resolvers'), i);
+    const r = resolvers[i];
+    if (!isObject(r)) issues.error(rp, 'must be a message');
+    else {
+      const sa = translateSocketAddress(r, rp, issues, 'ip');
+      if (sa) dnsResolvers.push(sa);
+    }
+  }
+  const respectDnsTtl = readBool(c, 'respect_dns_ttl', path, issues);
+
+  const proto = translateProtocolOptions(c, path, issues);
+  const perConnectionBufferLimitBytes = readUint(
+    c,
+    'per_connection_buffer_limit_bytes',
+    path,
+    issues,
+    1024 * 1024,
+  );
+  const circuitBreakers = translateCircuitBreakers(c, path, issues);
+
+  if (issues.errorCount !== before || lb === null) return null;
+  return {
+    name,
+    type,
+    connectTimeoutMs,
+    lbPolicy: lb.policy,
+    lbFactory: lb.factory,
+    lbConfig: lb.config,
+    loadAssignment,
+    edsServiceName,
+    dnsRefreshRateMs,
+    dnsLookupFamily,
+    dnsResolvers,
+    respectDnsTtl,
+    protocol: proto.http2 ? 'http2' : 'http1',
+    http2: proto.http2,
+    idleTimeoutMs: proto.idleTimeoutMs,
+    maxRequestsPerConnection: proto.maxRequestsPerConnection,
+    perConnectionBufferLimitBytes,
+    circuitBreakers,
+  };
+}
+
+interface LbChoice {
+  policy: string;
+  factory: LbPolicyFactory;
+  config: unknown;
+}
+
+function translateLbPolicy(
+  c: ProtoObject,
+  path: string,
+  issues: Issues,
+  deps: ClusterTranslateDeps,
+): LbChoice | null {
+  const typed = readObject(c, 'load_balancing_policy', path, issues);
+  if (typed) return translateTypedLbPolicy(typed, joinPath(path, 'load_balancing_policy'), issues, deps);
+  const lbPath = joinPath(path, 'lb_policy');
+  const v = c.lb_policy;
+  const policy = v === undefined || v === null ? 'ROUND_ROBIN' : v;
+  if (typeof policy !== 'string') {
+    issues.error(lbPath, 'must be an enum value name');
+    return null;
+  }
+  for (const [enumName, field] of Object.entries(LB_CONFIG_FIELD)) {
+    if (enumName !== policy && c[field] !== undefined) {
+      issues.error(joinPath(path, field), `only applies when lb_policy is ${enumName}`);
+    }
+  }
+  const factory = deps.lbPolicies.get(policy);
+  if (!factory) {
+    issues.error(lbPath, `lb_policy ${policy} is not supported`);
+    return null;
+  }
+  const field = LB_CONFIG_FIELD[policy];
+  const cfg = field === undefined ? undefined : readObject(c, field, path, issues);
+  const config = factory.parseConfig(cfg, field === undefined ? lbPath : joinPath(path, field), issues);
+  return { policy, factory, config };
+}
+
+/** load_balancing_policy.policies[]: the first policy remora knows is used, as Envoy does. */
+function translateTypedLbPolicy(
+  typed: ProtoObject,
+  path: string,
+  issues: Issues,
+  deps: ClusterTranslateDeps,
+): LbChoice | null {
+  rejectUnknown(typed, new Set(['policies']), path, issues);
+  const list = readArray(typed, 'policies', path, issues);
+  const seen: string[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const pp = joinPath(joinPath(path, 'policies'), i);
+    const p = list[i];
+    const ext = isObject(p) ? readObject(p, 'typed_extension_config', pp, issues) : undefined;
+    const cfg = ext
+      ? readObject(ext, 'typed_config', joinPath(pp, 'typed_extension_config'), issues)
+      : undefined;
+    if (!cfg) {
+      issues.error(joinPath(pp, 'typed_extension_config.typed_config'), 'is required');
+      continue;
+    }
+    const url = typeUrlOf(cfg);
+    seen.push(typeNameOf(url));
+    for (const factory of deps.lbPolicies.values()) {
+      if (factory.typeUrl !== null && typeNameOf(factory.typeUrl) === typeNameOf(url)) {
+        const { '@type': _t, ...body } = cfg;
+        const config = factory.parseConfig(body, joinPath(pp, 'typed_extension_config.typed_config'), issues);
+        return { policy: factory.name, factory, config };
+      }
+    }
+  }
+  issues.error(
+    joinPath(path, 'policies'),
+    `none of the policies is supported (${seen.join(', ') || 'empty list'})`,
+  );
+  return null;
+}
+
+interface ProtocolChoice {
+  http2: Http2OptionsModel | null;
+  idleTimeoutMs: number;
+  maxRequestsPerConnection: number;
+}
+
+function translateProtocolOptions(c: ProtoObject, path: string, issues: Issues): ProtocolChoice {
+  const out: ProtocolChoice = { http2: null, idleTimeoutMs: 3_600_000, maxRequestsPerConnection: 0 };
+  const legacyH2 = readObject(c, 'http2_protocol_options', path, issues);
+  if (legacyH2) out.http2 = translateH2(legacyH2, joinPath(path, 'http2_protocol_options'), issues);
+  const legacyH1 = readObject(c, 'http_protocol_options', path, issues);
+  if (legacyH1) rejectUnknown(legacyH1, new Set(), joinPath(path, 'http_protocol_options'), issues);
+  const legacyCommon = readObject(c, 'common_http_protocol_options', path, issues);
+  if (legacyCommon) readCommon(legacyCommon, joinPath(path, 'common_http_protocol_options'), issues, out);
+
+  const typed = readObject(c, 'typed_extension_protocol_options', path, issues);
+  if (!typed) return out;
+  const tp = joinPath(path, 'typed_extension_protocol_options');
+  for (const key of Object.keys(typed)) {
+    const kp = `${tp}["${key}"]`;
+    const opts = typed[key];
+    if (key !== HTTP_PROTOCOL_OPTIONS_TYPE) {
+      issues.error(kp, 'unknown or unsupported protocol options');
+      continue;
+    }
+    if (!isObject(opts)) {
+      issues.error(kp, 'must be a message');
+      continue;
+    }
+    const t = typeUrlOf(opts);
+    if (t !== '' && typeNameOf(t) !== HTTP_PROTOCOL_OPTIONS_TYPE) {
+      issues.error(joinPath(kp, '@type'), `must be ${HTTP_PROTOCOL_OPTIONS_TYPE}`);
+      continue;
+    }
+    if (legacyH2 || legacyH1 || legacyCommon) {
+      issues.error(kp, 'cannot be combined with the cluster-level http*_protocol_options fields');
+    }
+    rejectUnknown(opts, HTTP_OPTIONS_FIELDS, kp, issues);
+    const common = readObject(opts, 'common_http_protocol_options', kp, issues);
+    if (common) readCommon(common, joinPath(kp, 'common_http_protocol_options'), issues, out);
+    const explicit = readObject(opts, 'explicit_http_config', kp, issues);
+    const ep = joinPath(kp, 'explicit_http_config');
+    if (!explicit) {
+      issues.error(ep, 'is required (auto_config and use_downstream_protocol_config are not supported)');
+      continue;
+    }
+    rejectUnknown(explicit, EXPLICIT_FIELDS, ep, issues);
+    const h2 = readObject(explicit, 'http2_protocol_options', ep, issues);
+    const h1 = readObject(explicit, 'http_protocol_options', ep, issues);
+    if (h2 && h1) issues.error(ep, 'set only one of http_protocol_options and http2_protocol_options');
+    if (h2) out.http2 = translateH2(h2, joinPath(ep, 'http2_protocol_options'), issues);
+    else if (h1) rejectUnknown(h1, new Set(), joinPath(ep, 'http_protocol_options'), issues);
+    else issues.error(ep, 'one of http_protocol_options and http2_protocol_options is required');
+  }
+  return out;
+}
+
+function translateH2(h2: ProtoObject, path: string, issues: Issues): Http2OptionsModel {
+  rejectUnknown(h2, H2_FIELDS, path, issues);
+  const maxConcurrentStreams = readUint(h2, 'max_concurrent_streams', path, issues, 2147483647, 2147483647);
+  if (maxConcurrentStreams === 0)
+    issues.error(joinPath(path, 'max_concurrent_streams'), 'must be at least 1');
+  const initialStreamWindowSize = readUint(
+    h2,
+    'initial_stream_window_size',
+    path,
+    issues,
+    268435456,
+    2147483647,
+  );
+  const initialConnectionWindowSize = readUint(
+    h2,
+    'initial_connection_window_size',
+    path,
+    issues,
+    268435456,
+    2147483647,
+  );
+  for (const [k, v] of [
+    ['initial_stream_window_size', initialStreamWindowSize],
+    ['initial_connection_window_size', initialConnectionWindowSize],
+  ] as const) {
+    if (v < 65535) issues.error(joinPath(path, k), 'must be at least 65535');
+  }
+  return { maxConcurrentStreams, initialStreamWindowSize, initialConnectionWindowSize };
+}
+
+function readCommon(common: ProtoObject, path: string, issues: Issues, out: ProtocolChoice): void {
+  rejectUnknown(common, COMMON_HTTP_FIELDS, path, issues);
+  out.idleTimeoutMs = readDurationMs(common, 'idle_timeout', path, issues, out.idleTimeoutMs);
+  out.maxRequestsPerConnection = readUint(common, 'max_requests_per_connection', path, issues, 0);
+}
+
+function translateCircuitBreakers(c: ProtoObject, path: string, issues: Issues): ThresholdsModel[] {
+  const cb = readObject(c, 'circuit_breakers', path, issues);
+  if (!cb) return [];
+  const cp = joinPath(path, 'circuit_breakers');
+  rejectUnknown(cb, CB_FIELDS, cp, issues);
+  const out: ThresholdsModel[] = [];
+  const list = readArray(cb, 'thresholds', cp, issues);
+  for (let i = 0; i < list.length; i++) {
+    const tp = joinPath(joinPath(cp, 'thresholds'), i);
+    const t = list[i];
+    if (!isObject(t)) {
+      issues.error(tp, 'must be a message');
+      continue;
+    }
+    rejectUnknown(t, THRESHOLD_FIELDS, tp, issues);
+    const priority = readEnum(t, 'priority', tp, issues, ['DEFAULT', 'HIGH'] as const, 'DEFAULT');
+    if (out.some((o) => o.priority === priority))
+      issues.error(joinPath(tp, 'priority'), `${priority} given twice`);
+    out.push({
+      priority,
+      maxConnections: readUint(t, 'max_connections', tp, issues, 1024),
+      maxPendingRequests: readUint(t, 'max_pending_requests', tp, issues, 1024),
+      maxRequests: readUint(t, 'max_requests', tp, issues, 1024),
+      maxRetries: readUint(t, 'max_retries', tp, issues, 3),
+    });
+  }
+  return out;
+}

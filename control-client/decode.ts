@@ -1,0 +1,122 @@
+/**
+ * Turning the resources of one response into validated values, collecting every error rather than
+ * stopping at the first, so a NACK tells the operator everything that is wrong at once.
+ */
+import type { ResourceType } from './resource-type.js';
+import type { DecodedUpdate } from './type-state.js';
+import {
+  type AnyMessage,
+  decodeResourceWrapper,
+  RESOURCE_WRAPPER_TYPE_URL,
+  type ResourceMessage,
+} from './wire.js';
+
+export interface DecodedResponse<T> {
+  readonly updates: DecodedUpdate<T>[];
+  readonly errors: string[];
+}
+
+/** SotW: each Any is the resource itself or an envoy.service.discovery.v3.Resource wrapping it. */
+export function decodeSotwResources<T>(
+  type: ResourceType<T, unknown>,
+  resources: readonly AnyMessage[],
+  versionInfo: string,
+): DecodedResponse<T> {
+  const out: DecodedResponse<T> = { updates: [], errors: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < resources.length; i++) {
+    const any = resources[i];
+    if (any.type_url === RESOURCE_WRAPPER_TYPE_URL) {
+      let wrapper: ResourceMessage;
+      try {
+        wrapper = decodeResourceWrapper(any.value);
+      } catch (err) {
+        out.errors.push(`resources[${i}]: cannot decode ${RESOURCE_WRAPPER_TYPE_URL}: ${messageOf(err)}`);
+        continue;
+      }
+      decodeOne(type, wrapper.resource, wrapper.name, versionInfo, `resources[${i}].resource`, seen, out);
+    } else {
+      decodeOne(type, any, '', versionInfo, `resources[${i}]`, seen, out);
+    }
+  }
+  return out;
+}
+
+/** Delta: each entry is a Resource carrying its own name and version. */
+export function decodeDeltaResources<T>(
+  type: ResourceType<T, unknown>,
+  resources: readonly ResourceMessage[],
+): DecodedResponse<T> {
+  const out: DecodedResponse<T> = { updates: [], errors: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < resources.length; i++) {
+    const r = resources[i];
+    decodeOne(type, r.resource, r.name, r.version, `resources[${i}].resource`, seen, out);
+  }
+  return out;
+}
+
+function decodeOne<T>(
+  type: ResourceType<T, unknown>,
+  any: AnyMessage | null,
+  wrapperName: string,
+  version: string,
+  path: string,
+  seen: Set<string>,
+  out: DecodedResponse<T>,
+): void {
+  const label = wrapperName === '' ? path : `${path} (${wrapperName})`;
+  if (any === null || any === undefined) {
+    out.errors.push(`${label}: missing`);
+    return;
+  }
+  if (any.type_url !== type.typeUrl) {
+    out.errors.push(
+      `${label}: type URL "${any.type_url}" does not match the response's type "${type.typeUrl}"`,
+    );
+    return;
+  }
+  let raw: unknown;
+  let name: string;
+  try {
+    raw = type.decode(any.value);
+    name = type.name(raw);
+  } catch (err) {
+    out.errors.push(`${label}: cannot decode ${type.typeUrl}: ${messageOf(err)}`);
+    return;
+  }
+  if (name === '') name = wrapperName;
+  if (name === '') {
+    out.errors.push(`${label}: resource has no name`);
+    return;
+  }
+  if (wrapperName !== '' && wrapperName !== name) {
+    out.errors.push(
+      `${label}: Resource.name "${wrapperName}" differs from the resource's own name "${name}"`,
+    );
+    return;
+  }
+  if (seen.has(name)) {
+    out.errors.push(`${name}: duplicate resource name in one response`);
+    return;
+  }
+  seen.add(name);
+  let result: ReturnType<typeof type.validate>;
+  try {
+    result = type.validate(raw);
+  } catch (err) {
+    // A translator that throws is a bug, but it must not take the client (or the proxy) down.
+    out.errors.push(`${name}: validation failed unexpectedly: ${messageOf(err)}`);
+    return;
+  }
+  if ('errors' in result) {
+    if (result.errors.length === 0) out.errors.push(`${name}: invalid`);
+    for (const e of result.errors) out.errors.push(`${name}: ${e}`);
+    return;
+  }
+  out.updates.push({ name, value: result.value, version });
+}
+
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,271 @@
+/**
+ * Everything the client knows about one resource type: who watches which names, the accepted
+ * resources, the protocol position (version, nonce, what the server thinks we subscribe to), the
+ * does-not-exist timers and the stats. Transport-neutral: the SotW and delta protocols both decode a
+ * response into a list of updates and removals and hand them to `apply`, or NACK with `reject`.
+ */
+import { type ResourceType, type ResourceWatcher, WILDCARD } from './resource-type.js';
+import { newTypeStats, type XdsTypeStats } from './stats.js';
+
+export interface CachedResource<T> {
+  readonly value: T;
+  /** Per-resource version (delta), or the response's version_info (SotW). */
+  readonly version: string;
+}
+
+export interface DecodedUpdate<T> {
+  readonly name: string;
+  readonly value: T;
+  readonly version: string;
+}
+
+type SubscriptionState = 'requested' | 'exists' | 'absent';
+
+class Subscription<T> {
+  readonly watchers = new Set<ResourceWatcher<T>>();
+  state: SubscriptionState = 'requested';
+  /** Counts toward the type's initial fetch until the first answer (value, absence, NACK, timeout). */
+  resolved = false;
+  timer: NodeJS.Timeout | null = null;
+  constructor(readonly name: string) {}
+}
+
+export class TypeState<T> {
+  readonly subscriptions = new Map<string, Subscription<T>>();
+  readonly cache = new Map<string, CachedResource<T>>();
+  readonly stats: XdsTypeStats = newTypeStats();
+  /** SotW: the last accepted version_info ('' before any), sent on every request and on reconnect. */
+  versionInfo = '';
+  /** The nonce of the last response on the current stream ('' on a new stream). */
+  nonce = '';
+  /** Whether a request for this type went out on the current stream. */
+  sentOnStream = false;
+  /** Delta: the names the server believes we subscribe to on the current stream. */
+  readonly sentNames = new Set<string>();
+  /** A subscription change waits to be sent (batched per tick). */
+  dirty = false;
+  private initialFetchDone = false;
+  private readonly initialFetchWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly type: ResourceType<T, unknown>,
+    private readonly initialFetchTimeoutMs: number,
+    /** A watcher that throws must not stop the others, the ACK, or the client. */
+    private readonly watcherThrew: (err: unknown) => void = () => {},
+  ) {}
+
+  get isInitialFetchDone(): boolean {
+    return this.initialFetchDone;
+  }
+
+  whenInitialFetchDone(): Promise<void> {
+    if (this.initialFetchDone) return Promise.resolve();
+    return new Promise((resolve) => this.initialFetchWaiters.push(resolve));
+  }
+
+  get wildcard(): boolean {
+    return this.subscriptions.has(WILDCARD);
+  }
+
+  /** The explicitly named subscriptions, in subscription order. */
+  namedSubscriptions(): string[] {
+    const names: string[] = [];
+    for (const name of this.subscriptions.keys()) if (name !== WILDCARD) names.push(name);
+    return names;
+  }
+
+  interestedIn(name: string): boolean {
+    return this.subscriptions.has(WILDCARD) || this.subscriptions.has(name);
+  }
+
+  /** Adds a watcher; returns true when this created a new subscription (the server must be told). */
+  addWatcher(name: string, watcher: ResourceWatcher<T>, onTimeout: (name: string) => void): boolean {
+    let sub = this.subscriptions.get(name);
+    const created = sub === undefined;
+    if (sub === undefined) {
+      sub = new Subscription<T>(name);
+      this.subscriptions.set(name, sub);
+      if (name !== WILDCARD && this.cache.has(name)) {
+        sub.state = 'exists';
+        sub.resolved = true;
+      } else if (this.initialFetchTimeoutMs > 0) {
+        // Envoy's initial_fetch_timeout runs from the subscription, connected or not, so a proxy
+        // started while the control plane is unreachable still finishes initialising.
+        sub.timer = setTimeout(onTimeout, this.initialFetchTimeoutMs, name);
+        sub.timer.unref?.();
+      }
+    }
+    sub.watchers.add(watcher);
+    this.replayTo(sub, watcher);
+    return created;
+  }
+
+  /** Removes a watcher; returns true when its subscription went away (the server must be told). */
+  removeWatcher(name: string, watcher: ResourceWatcher<T>): boolean {
+    const sub = this.subscriptions.get(name);
+    if (sub === undefined || !sub.watchers.delete(watcher) || sub.watchers.size > 0) return false;
+    this.clearTimer(sub);
+    this.subscriptions.delete(name);
+    // Forget what nobody asks for any more, so a later subscription starts clean and the delta
+    // initial_resource_versions lists only what we still hold an interest in.
+    if (name === WILDCARD) {
+      for (const cached of [...this.cache.keys()])
+        if (!this.subscriptions.has(cached)) this.cache.delete(cached);
+    } else if (!this.wildcard) {
+      this.cache.delete(name);
+    }
+    this.checkInitialFetchDone();
+    return true;
+  }
+
+  /** initial_fetch_timeout expired for `name`: it does not exist, as far as startup is concerned. */
+  fetchTimedOut(name: string): void {
+    const sub = this.subscriptions.get(name);
+    if (sub === undefined) return;
+    sub.timer = null;
+    this.stats.init_fetch_timeout++;
+    if (name !== WILDCARD && sub.state === 'requested') {
+      sub.state = 'absent';
+      for (const w of [...sub.watchers]) this.tell(w, 'absent', name, undefined);
+    }
+    this.resolve(sub);
+  }
+
+  /**
+   * Applies an accepted response. `updates` carries only resources that passed validation; a name
+   * nobody subscribes to is ignored. `complete` (SotW for LDS/CDS) means every resource of the
+   * type is in the response, so cached or subscribed names absent from it no longer exist.
+   */
+  apply(updates: readonly DecodedUpdate<T>[], removed: readonly string[], complete: boolean): void {
+    const present = complete ? new Set<string>() : null;
+    for (const u of updates) {
+      if (!this.interestedIn(u.name)) continue;
+      present?.add(u.name);
+      const previous = this.cache.get(u.name);
+      this.cache.set(u.name, { value: u.value, version: u.version });
+      const sub = this.subscriptions.get(u.name);
+      if (sub) {
+        sub.state = 'exists';
+        this.clearTimer(sub);
+        this.resolve(sub);
+      }
+      if (previous !== undefined && this.type.equal(previous.value, u.value)) continue;
+      this.notifyUpdate(u.name, u.value);
+    }
+    for (const name of removed) this.remove(name);
+    if (present !== null) {
+      for (const name of [...this.cache.keys()]) if (!present.has(name)) this.remove(name);
+      for (const name of this.namedSubscriptions()) if (!present.has(name)) this.remove(name);
+    }
+    const wildcard = this.subscriptions.get(WILDCARD);
+    if (wildcard) {
+      this.clearTimer(wildcard);
+      this.resolve(wildcard);
+    }
+  }
+
+  /** A response was NACKed: nothing changes, watchers hear the errors, startup stops waiting on it. */
+  reject(errors: readonly string[]): void {
+    const notified = new Set<ResourceWatcher<T>>();
+    for (const sub of this.subscriptions.values()) {
+      // Envoy ends a subscription's initialisation on a rejected update as it does on an accepted
+      // one (the old config, if any, keeps serving), so warming does not wait for a good response.
+      this.resolve(sub);
+      for (const w of sub.watchers) {
+        if (notified.has(w)) continue;
+        notified.add(w);
+        this.tellError(w, errors);
+      }
+    }
+  }
+
+  /** The client is closing: stop every timer. */
+  dispose(): void {
+    for (const sub of this.subscriptions.values()) this.clearTimer(sub);
+  }
+
+  private remove(name: string): void {
+    const had = this.cache.delete(name);
+    const sub = this.subscriptions.get(name);
+    if (sub) {
+      this.clearTimer(sub);
+      this.resolve(sub);
+      if (sub.state === 'absent') return;
+      sub.state = 'absent';
+      for (const w of [...sub.watchers]) this.tell(w, 'absent', name, undefined);
+    }
+    if (had) {
+      const wildcard = this.subscriptions.get(WILDCARD);
+      if (wildcard) for (const w of [...wildcard.watchers]) this.tell(w, 'absent', name, undefined);
+    }
+  }
+
+  private notifyUpdate(name: string, value: T): void {
+    const sub = this.subscriptions.get(name);
+    if (sub) for (const w of [...sub.watchers]) this.tell(w, 'update', name, value);
+    const wildcard = this.subscriptions.get(WILDCARD);
+    if (wildcard) for (const w of [...wildcard.watchers]) this.tell(w, 'update', name, value);
+  }
+
+  /** A watcher joining an existing subscription learns the current state without waiting for the server. */
+  private replayTo(sub: Subscription<T>, watcher: ResourceWatcher<T>): void {
+    if (sub.name === WILDCARD) {
+      if (this.cache.size === 0) return;
+      const snapshot = [...this.cache];
+      queueMicrotask(() => {
+        if (!sub.watchers.has(watcher)) return;
+        for (const [name, c] of snapshot) this.tell(watcher, 'update', name, c.value);
+      });
+      return;
+    }
+    const cached = this.cache.get(sub.name);
+    if (cached !== undefined) {
+      queueMicrotask(() => {
+        if (sub.watchers.has(watcher) && this.cache.get(sub.name) === cached)
+          this.tell(watcher, 'update', sub.name, cached.value);
+      });
+    } else if (sub.state === 'absent') {
+      queueMicrotask(() => {
+        if (sub.watchers.has(watcher) && sub.state === 'absent')
+          this.tell(watcher, 'absent', sub.name, undefined);
+      });
+    }
+  }
+
+  private tell(w: ResourceWatcher<T>, what: 'update' | 'absent', name: string, value: T | undefined): void {
+    try {
+      if (what === 'update') w.onUpdate(name, value as T);
+      else w.onDoesNotExist(name);
+    } catch (err) {
+      this.watcherThrew(err);
+    }
+  }
+
+  private tellError(w: ResourceWatcher<T>, errors: readonly string[]): void {
+    try {
+      w.onError?.(errors);
+    } catch (err) {
+      this.watcherThrew(err);
+    }
+  }
+
+  private clearTimer(sub: Subscription<T>): void {
+    if (sub.timer !== null) {
+      clearTimeout(sub.timer);
+      sub.timer = null;
+    }
+  }
+
+  private resolve(sub: Subscription<T>): void {
+    if (sub.resolved) return;
+    sub.resolved = true;
+    this.checkInitialFetchDone();
+  }
+
+  private checkInitialFetchDone(): void {
+    if (this.initialFetchDone || this.subscriptions.size === 0) return;
+    for (const sub of this.subscriptions.values()) if (!sub.resolved) return;
+    this.initialFetchDone = true;
+    for (const resolve of this.initialFetchWaiters.splice(0)) resolve();
+  }
+}

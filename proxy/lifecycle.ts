@@ -121,11 +121,6 @@ export class Lifecycle {
     const { log } = this.deps;
     this.stateValue = 'draining';
     const listeners = [...this.deps.listeners()];
-    log.info(
-      { reason, listeners: listeners.length, drainTimeMs: this.deps.drainTimeMs },
-      'shutting down: draining listeners',
-    );
-
     for (const l of listeners) {
       try {
         l.stopAccepting();
@@ -133,6 +128,11 @@ export class Lifecycle {
         log.warn({ listener: l.name, err }, 'listener failed to stop accepting');
       }
     }
+    // Logged after the sockets are closed, so that whoever reads it knows new connections fail.
+    log.info(
+      { reason, listeners: listeners.length, drainTimeMs: this.deps.drainTimeMs },
+      'shutting down: draining listeners',
+    );
     const drains = listeners.map((l) => this.drainOne(l));
     const forced = !(await this.withinDeadline(Promise.all(drains), this.deps.drainTimeMs));
     if (forced) {

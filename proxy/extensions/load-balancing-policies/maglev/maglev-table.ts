@@ -1,0 +1,94 @@
+import type { Host } from '../../../upstream/host.js';
+import { hostHashKey } from '../common/host-hash-key.js';
+import { mod64, U64 } from '../common/u64.js';
+import { hostWeight } from '../common/weights.js';
+import { xxHash64Into } from '../common/xxhash64.js';
+
+/**
+ * A Maglev lookup table (Eisenbud et al., "Maglev: A Fast and Reliable Software Network Load
+ * Balancer", NSDI 2016, pseudocode 1), weighted as Envoy weights it:
+ * - host i walks its own permutation of the table slots, (offset_i + skip_i × j) mod M, with
+ *   offset = xxHash64(key, seed 0) mod M and skip = xxHash64(key, seed 1) mod (M − 1) + 1 (M prime,
+ *   so every permutation visits every slot);
+ * - hosts take turns claiming their next free slot; a host of normalized weight w takes a turn in
+ *   round r only while r × w >= its running target, which grows by the largest normalized weight
+ *   per claim, so the heaviest host claims every round and one of a third its weight every third;
+ * - hosts are ordered by hash key first (as Envoy does), so the table depends only on the set.
+ * Building costs about M × ln M / (hosts per round) probes; a lookup is one array read.
+ */
+export class MaglevTable {
+  readonly hosts: readonly Host[];
+  /** table[slot] is an index into `hosts`. */
+  readonly table: Int32Array;
+  readonly tableSize: number;
+  readonly minEntriesPerHost: number;
+  readonly maxEntriesPerHost: number;
+
+  constructor(hostsIn: readonly Host[], tableSize: number, useHostnameForHashing: boolean) {
+    const keyed = hostsIn.map((host) => ({ host, key: hostHashKey(host, useHostnameForHashing) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.hosts = keyed.map((k) => k.host);
+    this.tableSize = tableSize;
+    const n = keyed.length;
+    const M = tableSize;
+    this.table = new Int32Array(n === 0 ? 0 : M);
+    if (n === 0) {
+      this.minEntriesPerHost = 0;
+      this.maxEntriesPerHost = 0;
+      return;
+    }
+
+    const offset = new Float64Array(n);
+    const skip = new Float64Array(n);
+    const next = new Float64Array(n);
+    const weight = new Float64Array(n);
+    const target = new Float64Array(n);
+    const count = new Int32Array(n);
+    const encoder = new TextEncoder();
+    const h = new U64();
+    let total = 0;
+    for (let i = 0; i < n; i++) total += hostWeight(keyed[i].host);
+    let maxWeight = 0;
+    for (let i = 0; i < n; i++) {
+      const bytes = encoder.encode(keyed[i].key);
+      xxHash64Into(bytes, bytes.length, 0, h);
+      offset[i] = mod64(h.hi, h.lo, M);
+      xxHash64Into(bytes, bytes.length, 1, h);
+      skip[i] = mod64(h.hi, h.lo, M - 1) + 1;
+      weight[i] = hostWeight(keyed[i].host) / total;
+      maxWeight = Math.max(maxWeight, weight[i]);
+    }
+
+    const table = this.table;
+    table.fill(-1);
+    let filled = 0;
+    for (let round = 1; filled < M; round++) {
+      for (let i = 0; i < n && filled < M; i++) {
+        if (round * weight[i] < target[i]) continue;
+        target[i] += maxWeight;
+        // offset + skip × next stays below 2^53 (both < M <= 5,000,011 and next < 2M).
+        let slot = (offset[i] + skip[i] * next[i]) % M;
+        while (table[slot] !== -1) {
+          next[i]++;
+          slot = (offset[i] + skip[i] * next[i]) % M;
+        }
+        table[slot] = i;
+        next[i]++;
+        count[i]++;
+        filled++;
+      }
+    }
+    let min = M;
+    let max = 0;
+    for (let i = 0; i < n; i++) {
+      min = Math.min(min, count[i]);
+      max = Math.max(max, count[i]);
+    }
+    this.minEntriesPerHost = min;
+    this.maxEntriesPerHost = max;
+  }
+
+  hostAt(slot: number): Host {
+    return this.hosts[this.table[slot]];
+  }
+}

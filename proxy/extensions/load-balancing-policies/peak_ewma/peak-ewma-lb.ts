@@ -1,0 +1,103 @@
+import type { Host } from '../../../upstream/host.js';
+import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
+import { HOST_RESELECT_ATTEMPTS, wasTried } from '../common/previous-hosts.js';
+import type { Rng } from '../common/rng.js';
+import type { PeakEwmaConfig } from './factory.js';
+import { HostEstimate } from './host-estimate.js';
+
+/** A monotonic clock in milliseconds (performance.now in production, a fake in tests). */
+export type Clock = () => number;
+
+/**
+ * The hook a latency-aware balancer needs from the router: call onRequestStart when a request
+ * is sent to the host this balancer picked, and onRequestEnd when it finishes (response complete,
+ * reset or timeout) with the time it took. Proposed as an optional, additive part of the
+ * LoadBalancer seam.
+ */
+export interface RequestObserver {
+  onRequestStart(host: Host): void;
+  onRequestEnd(host: Host, latencyMs: number): void;
+}
+
+/**
+ * Peak-EWMA power of two choices: draw two distinct hosts at random and send to the one with the
+ * lower cost = latency estimate × (outstanding + 1). Weights are not used (as in linkerd2-proxy):
+ * the measured latency is the weight.
+ */
+export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
+  private readonly hosts: readonly Host[];
+  /** estimates[i] belongs to hosts[i]. */
+  private readonly estimates: readonly HostEstimate[];
+  private readonly byKey: Map<string, HostEstimate>;
+  private readonly rng: Rng;
+  private readonly clock: Clock;
+  private readonly decayMs: number;
+
+  constructor(
+    hosts: readonly Host[],
+    config: PeakEwmaConfig,
+    rng: Rng,
+    clock: Clock,
+    previous: PeakEwmaLoadBalancer | null,
+  ) {
+    this.hosts = hosts.slice();
+    this.rng = rng;
+    this.clock = clock;
+    this.decayMs = config.decayTimeMs;
+    const now = clock();
+    const byKey = new Map<string, HostEstimate>();
+    const estimates: HostEstimate[] = [];
+    for (const host of hosts) {
+      let e = previous?.byKey.get(host.key);
+      if (e === undefined) e = byKey.get(host.key) ?? new HostEstimate(config.defaultRttMs, now);
+      byKey.set(host.key, e);
+      estimates.push(e);
+    }
+    this.byKey = byKey;
+    this.estimates = estimates;
+  }
+
+  chooseHost(ctx: LbContext | null): Host | null {
+    if (this.hosts.length === 0) return null;
+    let host = this.pickOnce();
+    for (let attempt = 0; attempt < HOST_RESELECT_ATTEMPTS && wasTried(ctx, host); attempt++) {
+      host = this.pickOnce();
+    }
+    return host;
+  }
+
+  onRequestStart(host: Host): void {
+    const e = this.byKey.get(host.key);
+    if (e !== undefined) e.pending++;
+  }
+
+  onRequestEnd(host: Host, latencyMs: number): void {
+    const e = this.byKey.get(host.key);
+    if (e === undefined) return;
+    if (e.pending > 0) e.pending--;
+    if (Number.isFinite(latencyMs) && latencyMs >= 0) e.observe(latencyMs, this.clock(), this.decayMs);
+  }
+
+  /** The host's current cost (for /clusters), or undefined when it is not in this balancer. */
+  costOf(host: Host): number | undefined {
+    return this.byKey.get(host.key)?.cost(this.clock(), this.decayMs);
+  }
+
+  /** The host's current latency estimate in ms, or undefined. */
+  estimateOf(host: Host): number | undefined {
+    return this.byKey.get(host.key)?.estimateAt(this.clock(), this.decayMs);
+  }
+
+  private pickOnce(): Host {
+    const n = this.hosts.length;
+    if (n === 1) return this.hosts[0];
+    const rng = this.rng;
+    const a = rng.nextInt(n);
+    let b = rng.nextInt(n - 1);
+    if (b >= a) b++;
+    const now = this.clock();
+    const ca = this.estimates[a].cost(now, this.decayMs);
+    const cb = this.estimates[b].cost(now, this.decayMs);
+    return this.hosts[cb < ca ? b : a];
+  }
+}

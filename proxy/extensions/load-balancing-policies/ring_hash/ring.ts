@@ -1,0 +1,133 @@
+import type { Host } from '../../../upstream/host.js';
+import { hostHashKey } from '../common/host-hash-key.js';
+import { murmurHash2_64Into, STD_HASH_SEED } from '../common/murmur2-64.js';
+import { sortByPosition } from '../common/sort-positions.js';
+import { top53, U64 } from '../common/u64.js';
+import { hostWeight } from '../common/weights.js';
+import { xxHash64Into } from '../common/xxhash64.js';
+
+export type RingHashFunction = 'XX_HASH' | 'MURMUR_HASH_2';
+
+export interface RingParams {
+  readonly minRingSize: number;
+  readonly maxRingSize: number;
+  readonly hashFunction: RingHashFunction;
+  readonly useHostnameForHashing: boolean;
+}
+
+/**
+ * A Ketama ring built as Envoy builds it: host i gets about scale × weight_i / Σweight entries,
+ * where scale is the smallest that gives the lightest host ceil(min_normalized × minimum_ring_size)
+ * whole entries, capped at maximum_ring_size. Running sums over the hosts hand out the fractions,
+ * and entry j of a host sits at hash(`<host key>_<j>`). Positions are the top 53 bits of the
+ * 64-bit hash (see top53), so the ring orders hosts exactly as Envoy's does.
+ *
+ * Hosts are taken in order of their hash key rather than the order they arrived in, so two
+ * proxies given the same hosts in different orders build the same ring.
+ */
+export class HashRing {
+  readonly hosts: readonly Host[];
+  /** Sorted entry positions. */
+  readonly positions: Float64Array;
+  /** hostIndex[k] is the index into `hosts` of the entry at positions[k]. */
+  readonly hostIndex: Int32Array;
+  readonly minHashesPerHost: number;
+  readonly maxHashesPerHost: number;
+
+  constructor(hostsIn: readonly Host[], params: RingParams) {
+    const keyed = hostsIn.map((host) => ({ host, key: hostHashKey(host, params.useHostnameForHashing) }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    this.hosts = keyed.map((k) => k.host);
+    const n = keyed.length;
+    if (n === 0) {
+      this.positions = new Float64Array(0);
+      this.hostIndex = new Int32Array(0);
+      this.minHashesPerHost = 0;
+      this.maxHashesPerHost = 0;
+      return;
+    }
+
+    let total = 0;
+    for (const k of keyed) total += hostWeight(k.host);
+    let minNormalized = 1;
+    for (const k of keyed) minNormalized = Math.min(minNormalized, hostWeight(k.host) / total);
+    const scale = Math.min(Math.ceil(minNormalized * params.minRingSize) / minNormalized, params.maxRingSize);
+    const ringSize = Math.ceil(scale);
+
+    // The running sums can hand out one entry more than ceil(scale) through rounding.
+    const positions = new Float64Array(ringSize + 1);
+    const hostIndex = new Int32Array(ringSize + 1);
+    const encoder = new TextEncoder();
+    const out = new U64();
+    const murmur = params.hashFunction === 'MURMUR_HASH_2';
+    let count = 0;
+    let current = 0;
+    let target = 0;
+    let minHashes = Number.MAX_SAFE_INTEGER;
+    let maxHashes = 0;
+    let buf = new Uint8Array(64);
+    for (let h = 0; h < n; h++) {
+      const keyBytes = encoder.encode(`${keyed[h].key}_`);
+      // Room for the key, '_' and the decimal entry number (at most 7 digits for 8M entries).
+      if (buf.length < keyBytes.length + 16) buf = new Uint8Array(keyBytes.length + 16);
+      buf.set(keyBytes);
+      const prefix = keyBytes.length;
+      target += (scale * hostWeight(keyed[h].host)) / total;
+      let j = 0;
+      while (current < target && count < positions.length) {
+        const len = prefix + writeDecimal(buf, prefix, j);
+        if (murmur) murmurHash2_64Into(buf, len, STD_HASH_SEED, out);
+        else xxHash64Into(buf, len, 0, out);
+        positions[count] = top53(out.hi, out.lo);
+        hostIndex[count] = h;
+        count++;
+        current++;
+        j++;
+      }
+      minHashes = Math.min(minHashes, j);
+      maxHashes = Math.max(maxHashes, j);
+    }
+    this.positions = count === positions.length ? positions : positions.slice(0, count);
+    this.hostIndex = count === hostIndex.length ? hostIndex : hostIndex.slice(0, count);
+    sortByPosition(this.positions, this.hostIndex);
+    this.minHashesPerHost = minHashes;
+    this.maxHashesPerHost = maxHashes;
+  }
+
+  get size(): number {
+    return this.positions.length;
+  }
+
+  /** Index of the first entry at or after `hash` (clockwise), wrapping to 0. O(log n). */
+  entryFor(hash: number): number {
+    const positions = this.positions;
+    let lo = 0;
+    let hi = positions.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid] < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === positions.length ? 0 : lo;
+  }
+
+  hostAt(entry: number): Host {
+    return this.hosts[this.hostIndex[entry]];
+  }
+}
+
+/** Writes the decimal digits of a non-negative integer at buf[at..]; returns how many. */
+function writeDecimal(buf: Uint8Array, at: number, value: number): number {
+  if (value === 0) {
+    buf[at] = 0x30;
+    return 1;
+  }
+  let digits = 0;
+  for (let v = value; v > 0; v = Math.floor(v / 10)) digits++;
+  let v = value;
+  for (let i = digits - 1; i >= 0; i--) {
+    buf[at + i] = 0x30 + (v % 10);
+    v = Math.floor(v / 10);
+  }
+  return digits;
+}

@@ -37,10 +37,10 @@ export function structOf(obj: { readonly [key: string]: JsonValue }): StructMess
 }
 
 function jsonToValue(v: JsonValue): ValueMessage {
-  if (v === null) return { null_value: 'NULL_VALUE' };
-  if (typeof v === 'string') return { string_value: v };
-  if (typeof v === 'number') return { number_value: v };
-  if (typeof v === 'boolean') return { bool_value: v };
-  if (Array.isArray(v)) return { list_value: { values: v.map(jsonToValue) } };
-  return { struct_value: structOf(v) };
+  if (v === null) return { nullValue: 'NULL_VALUE' };
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'number') return { numberValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (Array.isArray(v)) return { listValue: { values: v.map(jsonToValue) } };
+  return { structValue: structOf(v) };
 }

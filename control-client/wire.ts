@@ -44,13 +44,18 @@ export interface StructMessage {
   fields: Record<string, ValueMessage>;
 }
 
+/**
+ * google.protobuf.Value. Its members are camelCase here although every other message is snake_case:
+ * protobufjs serves the well-known types from its bundled definitions, whose field names are
+ * camelCase whatever keepCase says.
+ */
 export interface ValueMessage {
-  null_value?: 'NULL_VALUE';
-  number_value?: number;
-  string_value?: string;
-  bool_value?: boolean;
-  struct_value?: StructMessage;
-  list_value?: { values: ValueMessage[] };
+  nullValue?: 'NULL_VALUE';
+  numberValue?: number;
+  stringValue?: string;
+  boolValue?: boolean;
+  structValue?: StructMessage;
+  listValue?: { values: ValueMessage[] };
 }
 
 export interface DiscoveryRequest {

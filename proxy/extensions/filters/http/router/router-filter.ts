@@ -1,0 +1,284 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FilterStatus, HttpFilter, RequestHead, StreamCallbacks } from '../../../../http/filter.js';
+import { stripResponseHopByHop } from '../../../../http/headers.js';
+import { LocalBody } from '../../../../http/local-reply.js';
+import { ResponseFlag } from '../../../../http/response-flags.js';
+import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
+import type { MatchedRoute } from '../../../../router/types.js';
+import type { UpstreamCluster } from '../../../../upstream/cluster.js';
+import type { Host } from '../../../../upstream/host.js';
+import type {
+  UpstreamFailure,
+  UpstreamResponseHandler,
+  UpstreamStream,
+} from '../../../../upstream/upstream-stream.js';
+import { applyHeaderMutations } from './header-mutations.js';
+
+export interface RouterConfig {
+  /** Envoy's suppress_envoy_headers: no x-envoy-upstream-service-time on responses. */
+  readonly suppressEnvoyHeaders: boolean;
+}
+
+const FAILURE: Record<UpstreamFailure, { flag: number; status: number; reason: string }> = {
+  connect_failure: {
+    flag: ResponseFlag.UpstreamConnectionFailure,
+    status: 503,
+    reason: 'connection_failure',
+  },
+  connect_timeout: {
+    flag: ResponseFlag.UpstreamConnectionFailure,
+    status: 503,
+    reason: 'connection_timeout',
+  },
+  remote_reset: { flag: ResponseFlag.UpstreamRemoteReset, status: 503, reason: 'remote_reset' },
+  connection_termination: {
+    flag: ResponseFlag.UpstreamConnectionTermination,
+    status: 503,
+    reason: 'connection_termination',
+  },
+  overflow: { flag: ResponseFlag.UpstreamOverflow, status: 503, reason: 'overflow' },
+  protocol_error: { flag: ResponseFlag.UpstreamProtocolError, status: 502, reason: 'protocol_error' },
+};
+
+/**
+ * The terminal HTTP filter: resolves route → cluster → host → pool, streams the request upstream
+ * and the response back with backpressure in both directions, and turns upstream failures into
+ * Envoy's local replies and response flags.
+ */
+export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerTarget {
+  private upstream: UpstreamStream | null = null;
+  private cluster: UpstreamCluster | null = null;
+  private host: Host | null = null;
+  private route: MatchedRoute | null = null;
+  private startMono = 0;
+  private responseStarted = false;
+  private finished = false;
+  private readonly timer: TimerEntry;
+  private readonly onUpstreamDrain: () => void;
+
+  constructor(
+    private readonly cfg: RouterConfig,
+    private readonly cb: StreamCallbacks,
+  ) {
+    this.timer = new TimerEntry(this, 0);
+    this.onUpstreamDrain = () => this.cb.resumeDecoding();
+  }
+
+  decodeHeaders(head: RequestHead, endStream: boolean): FilterStatus {
+    const cb = this.cb;
+    const route = cb.route();
+    if (route === null) {
+      cb.sendLocalReply(404, '', 'route_not_found', ResponseFlag.NoRouteFound);
+      return 'stop';
+    }
+    this.route = route;
+    const action = route.action;
+    if (action.kind === 'redirect') {
+      const location = action.location({
+        authority: head.authority,
+        path: head.path,
+        method: head.method,
+        scheme: head.scheme,
+        headers: head.headers as IncomingHttpHeaders,
+      });
+      const headers: OutgoingHttpHeaders = { location, 'content-length': 0 };
+      applyHeaderMutations(headers, route.responseHeaders);
+      cb.info.responseCodeDetails = 'direct_response';
+      cb.encodeHeaders(action.status, headers, true);
+      return 'stop';
+    }
+    if (action.kind === 'direct_response') {
+      const body = action.body;
+      const headers: OutgoingHttpHeaders = { 'content-length': body === null ? 0 : body.length };
+      if (body !== null && body.length > 0) headers['content-type'] = 'text/plain';
+      applyHeaderMutations(headers, route.responseHeaders);
+      cb.info.responseCodeDetails = 'direct_response';
+      cb.encodeHeaders(action.status, headers, body === null || body.length === 0);
+      if (body !== null && body.length > 0) cb.encodeData(body, true);
+      return 'stop';
+    }
+    const clusterName = action.selectCluster(head.headers as IncomingHttpHeaders, Math.random());
+    const cluster = clusterName === '' ? undefined : cb.clusters.get(clusterName);
+    cb.info.upstreamCluster = clusterName;
+    if (cluster === undefined) {
+      cb.sendLocalReply(503, '', 'cluster_not_found', ResponseFlag.NoClusterFound);
+      return 'stop';
+    }
+    this.cluster = cluster;
+    const host = cluster.chooseHost(null);
+    if (host === null) {
+      cluster.stats.upstream_cx_none_healthy.inc();
+      cb.sendLocalReply(
+        503,
+        LocalBody.noHealthyUpstream,
+        'no_healthy_upstream',
+        ResponseFlag.NoHealthyUpstream,
+      );
+      return 'stop';
+    }
+    this.host = host;
+    cb.info.upstreamHost = host.key;
+    cb.info.attemptCount = 1;
+    const headers = head.headers;
+    applyHeaderMutations(headers, route.requestHeaders);
+    let authority = head.authority;
+    if (action.hostRewriteLiteral !== null) authority = action.hostRewriteLiteral;
+    else if (action.autoHostRewrite && host.hostname !== '') authority = host.hostname;
+    const stats = cluster.stats;
+    stats.upstream_rq_total.inc();
+    stats.upstream_rq_active.inc();
+    host.rqActive++;
+    host.rqTotal++;
+    this.startMono = performance.now();
+    if (action.timeoutMs > 0) sharedWheel.schedule(this.timer, action.timeoutMs);
+    const pool = cluster.poolFor(host);
+    this.upstream = pool.newStream(
+      {
+        method: head.method,
+        path: action.rewritePath(head.path),
+        authority,
+        scheme: head.scheme,
+        headers,
+        contentLength: head.contentLength,
+        upgrade: head.upgrade,
+      },
+      this,
+    );
+    if (endStream && this.upstream !== null && !this.finished) this.upstream.end();
+    return 'continue';
+  }
+
+  decodeData(chunk: Buffer, endStream: boolean): FilterStatus {
+    const up = this.upstream;
+    if (up === null || this.finished) return 'stop';
+    if (chunk.length > 0 && !up.write(chunk)) {
+      this.cb.pauseDecoding();
+      up.onDrain(this.onUpstreamDrain);
+    }
+    if (endStream) up.end();
+    return 'continue';
+  }
+
+  decodeTrailers(trailers: IncomingHttpHeaders): FilterStatus {
+    const up = this.upstream;
+    if (up === null || this.finished) return 'stop';
+    up.end(trailers as OutgoingHttpHeaders);
+    return 'continue';
+  }
+
+  onDownstreamWritable(): void {
+    this.upstream?.resume();
+  }
+
+  // ---- UpstreamResponseHandler ----
+
+  onHeaders(status: number, headers: IncomingHttpHeaders): void {
+    if (this.finished) return;
+    const cb = this.cb;
+    this.responseStarted = true;
+    cb.info.firstUpstreamRxMono = performance.now();
+    this.cluster!.stats.recordResponse(status);
+    const out = headers as OutgoingHttpHeaders;
+    stripResponseHopByHop(headers);
+    if (!this.cfg.suppressEnvoyHeaders) {
+      out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.startMono));
+    }
+    applyHeaderMutations(out, this.route!.responseHeaders);
+    cb.info.responseCodeDetails = 'via_upstream';
+    cb.encodeHeaders(status, out, false);
+  }
+
+  onData(chunk: Buffer): void {
+    if (this.finished) return;
+    if (!this.cb.encodeData(chunk, false)) this.upstream?.pause();
+  }
+
+  onTrailers(trailers: IncomingHttpHeaders): void {
+    if (this.finished) return;
+    this.complete(true);
+    this.cb.encodeTrailers(trailers as OutgoingHttpHeaders);
+  }
+
+  onEnd(): void {
+    if (this.finished) return;
+    this.complete(true);
+    this.cb.encodeData(EMPTY, true);
+  }
+
+  onError(reason: UpstreamFailure, detail: string): void {
+    if (this.finished) return;
+    const f = FAILURE[reason];
+    const stats = this.cluster!.stats;
+    if (reason === 'connect_failure' || reason === 'connect_timeout') this.host!.cxConnectFail++;
+    if (reason === 'remote_reset' || reason === 'connection_termination') stats.upstream_rq_rx_reset.inc();
+    this.upstream = null;
+    this.complete(false);
+    if (!this.responseStarted) stats.recordResponse(f.status);
+    const details = `upstream_reset_before_response_started{${f.reason}${detail === '' ? '' : `|${detail}`}}`;
+    this.cb.sendLocalReply(
+      f.status,
+      LocalBody.resetBeforeHeaders + f.reason.replace('_', ' '),
+      details,
+      f.flag,
+    );
+  }
+
+  onUpgrade(headers: IncomingHttpHeaders, socket: Duplex, head: Buffer): void {
+    if (this.finished) {
+      socket.destroy();
+      return;
+    }
+    this.cluster!.stats.recordResponse(101);
+    this.complete(true);
+    this.upstream = null;
+    this.cb.upgradeTo(headers, socket, head);
+  }
+
+  onTimer(): void {
+    if (this.finished) return;
+    const stats = this.cluster!.stats;
+    stats.upstream_rq_timeout.inc();
+    this.host!.rqTimeout++;
+    const up = this.upstream;
+    this.upstream = null;
+    this.complete(false);
+    up?.reset();
+    if (!this.responseStarted) stats.recordResponse(504);
+    this.cb.sendLocalReply(
+      504,
+      LocalBody.upstreamTimeout,
+      'upstream_response_timeout',
+      ResponseFlag.UpstreamRequestTimeout,
+    );
+  }
+
+  /** Request accounting ends here, once, however the upstream request ended. */
+  private complete(success: boolean): void {
+    this.finished = true;
+    if (this.timer.slot >= 0) sharedWheel.cancel(this.timer);
+    const stats = this.cluster!.stats;
+    stats.upstream_rq_active.dec();
+    stats.upstream_rq_completed.inc();
+    stats.upstream_rq_time.record(performance.now() - this.startMono);
+    const host = this.host!;
+    host.rqActive--;
+    if (success) host.rqSuccess++;
+    else host.rqError++;
+  }
+
+  onDestroy(): void {
+    if (this.finished || this.host === null) {
+      this.finished = true;
+      return;
+    }
+    // The downstream went away first: abandon the upstream request.
+    this.cluster!.stats.upstream_rq_tx_reset.inc();
+    const up = this.upstream;
+    this.upstream = null;
+    this.complete(false);
+    up?.reset();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,222 @@
+import { type Issues, joinPath } from '../../../../config/issues.js';
+import { type ProtoObject, type ProtoValue, typeUrlOf } from '../../../../config/proto-object.js';
+import type { AccessLogSink } from '../../../../http/access-log-sink.js';
+import type { HttpFilterRegistry } from '../../../../http/filter.js';
+import type {
+  AccessLogEntry,
+  CodecType,
+  EscapedSlashesAction,
+  HcmConfig,
+  HeadersWithUnderscoresAction,
+  HttpFilterModel,
+} from '../../../../model/listener.js';
+import type { RouteTable } from '../../../../router/types.js';
+
+export const HCM_TYPE_URL =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
+/** Translates one AccessLog config into a sink; reports problems under `path`. */
+export type AccessLogTranslator = (config: ProtoObject, path: string, issues: Issues) => AccessLogSink | null;
+
+export interface HcmTranslateDeps {
+  readonly httpFilters: HttpFilterRegistry;
+  /** Translates and compiles an inline RouteConfiguration (proxy/router); null when it had errors. */
+  readonly routeConfig: (config: ProtoObject, path: string, issues: Issues) => RouteTable | null;
+  /** From proxy/observability when present; without it AccessLog configs are kept raw. */
+  readonly accessLog?: AccessLogTranslator;
+}
+
+const DEFAULT_STREAM_IDLE_MS = 5 * 60_000;
+const DEFAULT_IDLE_MS = 60 * 60_000;
+const DEFAULT_DRAIN_MS = 5_000;
+
+/** Fields of HttpConnectionManager that remora does not implement yet: refused, never ignored. */
+const UNSUPPORTED = [
+  'rds',
+  'scoped_routes',
+  'tracing',
+  'http3_protocol_options',
+  'local_reply_config',
+  'request_id_extension',
+  'original_ip_detection_extensions',
+  'early_header_mutation_extensions',
+  'forward_client_cert_details',
+  'set_current_client_cert_details',
+  'internal_address_config',
+  'typed_header_validation_config',
+  'proxy_status_config',
+];
+
+function obj(v: ProtoValue | undefined): ProtoObject | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
+    ? (v as ProtoObject)
+    : undefined;
+}
+
+function arr(v: ProtoValue | undefined): ProtoValue[] {
+  return Array.isArray(v) ? v : [];
+}
+
+function num(v: ProtoValue | undefined, dflt: number): number {
+  return typeof v === 'number' ? v : dflt;
+}
+
+function bool(v: ProtoValue | undefined, dflt: boolean): boolean {
+  return typeof v === 'boolean' ? v : dflt;
+}
+
+function str(v: ProtoValue | undefined, dflt: string): string {
+  return typeof v === 'string' ? v : dflt;
+}
+
+/** A duration field that must not be negative (0 disables). */
+function duration(c: ProtoObject, key: string, dflt: number, path: string, issues: Issues): number {
+  const v = c[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || v < 0 || !Number.isFinite(v)) {
+    issues.error(joinPath(path, key), 'must be a non-negative duration');
+    return dflt;
+  }
+  return v;
+}
+
+/** Translates access_log entries (shared with tcp_proxy). */
+export function translateAccessLogs(
+  list: ProtoValue | undefined,
+  path: string,
+  issues: Issues,
+  translator: AccessLogTranslator | undefined,
+): AccessLogEntry[] {
+  const out: AccessLogEntry[] = [];
+  arr(list).forEach((v, i) => {
+    const c = obj(v) ?? {};
+    const sink = translator === undefined ? null : translator(c, joinPath(path, i), issues);
+    out.push({ sink, raw: c });
+  });
+  return out;
+}
+
+/**
+ * HttpConnectionManager (decoded) → HcmConfig. Defaults are Envoy's except server_name, which is
+ * 'remora' (Envoy's is 'envoy'); set server_name to 'envoy' for byte-identical responses.
+ */
+export function translateHcm(
+  c: ProtoObject,
+  path: string,
+  issues: Issues,
+  deps: HcmTranslateDeps,
+): HcmConfig | null {
+  const before = issues.errorCount;
+  for (const key of UNSUPPORTED) {
+    if (c[key] !== undefined) {
+      const why =
+        key === 'rds' ? 'RDS is not supported yet: give route_config inline' : 'not supported by remora';
+      issues.error(joinPath(path, key), why);
+    }
+  }
+  const statPrefix = str(c.stat_prefix, '');
+  if (statPrefix === '') issues.error(joinPath(path, 'stat_prefix'), 'is required');
+  const codecType = str(c.codec_type, 'AUTO') as CodecType;
+  if (codecType !== 'AUTO' && codecType !== 'HTTP1' && codecType !== 'HTTP2') {
+    issues.error(joinPath(path, 'codec_type'), `${codecType} is not supported (AUTO, HTTP1, HTTP2)`);
+  }
+  let routeTable: RouteTable | null = null;
+  const rc = obj(c.route_config);
+  if (rc === undefined)
+    issues.error(joinPath(path, 'route_config'), 'is required (inline route configuration)');
+  else routeTable = deps.routeConfig(rc, joinPath(path, 'route_config'), issues);
+
+  const httpFilters: HttpFilterModel[] = [];
+  const fl = arr(c.http_filters);
+  const fpath = joinPath(path, 'http_filters');
+  if (fl.length === 0) issues.error(fpath, 'must end with envoy.filters.http.router');
+  fl.forEach((v, i) => {
+    const p = joinPath(fpath, i);
+    const f = obj(v) ?? {};
+    const name = str(f.name, '');
+    if (name === '') issues.error(joinPath(p, 'name'), 'is required');
+    const tc = obj(f.typed_config);
+    if (tc === undefined) {
+      issues.error(joinPath(p, 'typed_config'), 'is required');
+      return;
+    }
+    const typeUrl = typeUrlOf(tc);
+    const factory = deps.httpFilters.get(typeUrl);
+    if (factory === undefined) {
+      issues.error(joinPath(p, 'typed_config'), `unknown HTTP filter type ${typeUrl}`);
+      return;
+    }
+    const last = i === fl.length - 1;
+    if (factory.terminal && !last) issues.error(p, `${factory.name} must be the last HTTP filter`);
+    if (!factory.terminal && last)
+      issues.error(p, 'the last HTTP filter must be a terminal filter (envoy.filters.http.router)');
+    const config = factory.parseConfig(tc, joinPath(p, 'typed_config'), issues);
+    httpFilters.push({ name, typeUrl, config, factory });
+  });
+
+  const accessLogs = translateAccessLogs(c.access_log, joinPath(path, 'access_log'), issues, deps.accessLog);
+
+  const common = obj(c.common_http_protocol_options) ?? {};
+  const cpath = joinPath(path, 'common_http_protocol_options');
+  const maxHeadersCount = num(common.max_headers_count, 100);
+  if (maxHeadersCount < 1) issues.error(joinPath(cpath, 'max_headers_count'), 'must be at least 1');
+  const underscores = str(common.headers_with_underscores_action, 'ALLOW') as HeadersWithUnderscoresAction;
+  const maxKb = num(c.max_request_headers_kb, 60);
+  if (maxKb < 1 || maxKb > 8192) issues.error(joinPath(path, 'max_request_headers_kb'), 'must be in 1..8192');
+
+  const upgradeTypes: string[] = [];
+  arr(c.upgrade_configs).forEach((v, i) => {
+    const u = obj(v) ?? {};
+    const t = str(u.upgrade_type, '').toLowerCase();
+    const p = joinPath(joinPath(path, 'upgrade_configs'), i);
+    if (t === '') issues.error(joinPath(p, 'upgrade_type'), 'is required');
+    else if (t === 'h2c') issues.error(joinPath(p, 'upgrade_type'), 'h2c upgrades are not supported');
+    else if (t === 'connect') issues.error(joinPath(p, 'upgrade_type'), 'CONNECT is not supported yet');
+    if (u.filters !== undefined)
+      issues.error(joinPath(p, 'filters'), 'per-upgrade filter chains are not supported');
+    if (u.enabled === false) return;
+    upgradeTypes.push(t);
+  });
+
+  const via = str(c.via, '');
+  if (/[\r\n\0]/.test(via)) issues.error(joinPath(path, 'via'), 'must not contain CR, LF or NUL');
+  const serverName = str(c.server_name, 'remora');
+  if (/[\r\n\0]/.test(serverName))
+    issues.error(joinPath(path, 'server_name'), 'must not contain CR, LF or NUL');
+
+  if (issues.errorCount > before || routeTable === null) return null;
+  return {
+    codecType,
+    statPrefix,
+    routeTable,
+    httpFilters,
+    accessLogs,
+    useRemoteAddress: bool(c.use_remote_address, false),
+    xffNumTrustedHops: num(c.xff_num_trusted_hops, 0),
+    skipXffAppend: bool(c.skip_xff_append, false),
+    generateRequestId: bool(c.generate_request_id, true),
+    preserveExternalRequestId: bool(c.preserve_external_request_id, false),
+    alwaysSetRequestIdInResponse: bool(c.always_set_request_id_in_response, false),
+    normalizePath: bool(c.normalize_path, false),
+    mergeSlashes: bool(c.merge_slashes, false),
+    pathWithEscapedSlashesAction: str(
+      c.path_with_escaped_slashes_action,
+      'IMPLEMENTATION_SPECIFIC_DEFAULT',
+    ) as EscapedSlashesAction,
+    maxRequestHeadersKb: maxKb,
+    idleTimeoutMs: duration(common, 'idle_timeout', DEFAULT_IDLE_MS, cpath, issues),
+    maxHeadersCount,
+    headersWithUnderscoresAction: underscores,
+    streamIdleTimeoutMs: duration(c, 'stream_idle_timeout', DEFAULT_STREAM_IDLE_MS, path, issues),
+    requestTimeoutMs: duration(c, 'request_timeout', 0, path, issues),
+    requestHeadersTimeoutMs: duration(c, 'request_headers_timeout', 0, path, issues),
+    drainTimeoutMs: duration(c, 'drain_timeout', DEFAULT_DRAIN_MS, path, issues),
+    serverName,
+    serverHeaderTransformation: str(
+      c.server_header_transformation,
+      'OVERWRITE',
+    ) as HcmConfig['serverHeaderTransformation'],
+    upgradeTypes,
+    via,
+  };
+}

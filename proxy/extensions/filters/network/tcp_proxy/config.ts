@@ -1,0 +1,72 @@
+import { type Issues, joinPath } from '../../../../config/issues.js';
+import type { ProtoObject, ProtoValue } from '../../../../config/proto-object.js';
+import type { TcpProxyConfig, WeightedClusterModel } from '../../../../model/listener.js';
+import { type AccessLogTranslator, translateAccessLogs } from '../http_connection_manager/config.js';
+
+export const TCP_PROXY_TYPE_URL =
+  'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+const UNSUPPORTED = [
+  'metadata_match',
+  'downstream_idle_timeout',
+  'upstream_idle_timeout',
+  'hash_policy',
+  'tunneling_config',
+  'max_downstream_connection_duration',
+  'on_demand',
+];
+
+/** TcpProxy (decoded) → TcpProxyConfig. Defaults: idle_timeout 1 h, max_connect_attempts 1 (Envoy's). */
+export function translateTcpProxy(
+  c: ProtoObject,
+  path: string,
+  issues: Issues,
+  accessLog?: AccessLogTranslator,
+): TcpProxyConfig | null {
+  const before = issues.errorCount;
+  for (const key of UNSUPPORTED)
+    if (c[key] !== undefined) issues.error(joinPath(path, key), 'not supported by remora');
+  const statPrefix = typeof c.stat_prefix === 'string' ? c.stat_prefix : '';
+  if (statPrefix === '') issues.error(joinPath(path, 'stat_prefix'), 'is required');
+  const cluster = typeof c.cluster === 'string' ? c.cluster : '';
+  const weighted: WeightedClusterModel[] = [];
+  let total = 0;
+  const wc = c.weighted_clusters as ProtoObject | undefined;
+  if (wc !== undefined) {
+    const list = Array.isArray(wc.clusters) ? (wc.clusters as ProtoValue[]) : [];
+    const wpath = joinPath(joinPath(path, 'weighted_clusters'), 'clusters');
+    if (list.length === 0) issues.error(wpath, 'must name at least one cluster');
+    list.forEach((v, i) => {
+      const e = (v ?? {}) as ProtoObject;
+      const name = typeof e.name === 'string' ? e.name : '';
+      const weight = typeof e.weight === 'number' ? e.weight : 0;
+      if (name === '') issues.error(joinPath(joinPath(wpath, i), 'name'), 'is required');
+      if (weight < 1) issues.error(joinPath(joinPath(wpath, i), 'weight'), 'must be at least 1');
+      weighted.push({ name, weight });
+      total += weight;
+    });
+  }
+  if (cluster === '' && wc === undefined)
+    issues.error(path, 'one of cluster or weighted_clusters is required');
+  if (cluster !== '' && wc !== undefined)
+    issues.error(path, 'only one of cluster or weighted_clusters may be set');
+  let idle = 3_600_000;
+  if (c.idle_timeout !== undefined) {
+    if (typeof c.idle_timeout !== 'number' || c.idle_timeout < 0) {
+      issues.error(joinPath(path, 'idle_timeout'), 'must be a non-negative duration');
+    } else idle = c.idle_timeout;
+  }
+  const attempts = typeof c.max_connect_attempts === 'number' ? c.max_connect_attempts : 1;
+  if (attempts < 1) issues.error(joinPath(path, 'max_connect_attempts'), 'must be at least 1');
+  const accessLogs = translateAccessLogs(c.access_log, joinPath(path, 'access_log'), issues, accessLog);
+  if (issues.errorCount > before) return null;
+  return {
+    statPrefix,
+    cluster,
+    weightedClusters: weighted,
+    totalWeight: total,
+    idleTimeoutMs: idle,
+    maxConnectAttempts: attempts,
+    accessLogs,
+  };
+}

@@ -1,0 +1,249 @@
+import net, { type Socket } from 'node:net';
+import type { AccessLogSink } from '../../../../http/access-log-sink.js';
+import { ResponseFlag } from '../../../../http/response-flags.js';
+import { StreamInfo } from '../../../../http/stream-info.js';
+import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
+import type { TcpProxyConfig } from '../../../../model/listener.js';
+import type { Counter, Gauge, StatsStore } from '../../../../observability/stats.js';
+import type { ClusterLookup, UpstreamCluster } from '../../../../upstream/cluster.js';
+import type { Host } from '../../../../upstream/host.js';
+
+/** Opens an upstream TCP connection to a host (the upstream side may supply its own). */
+export type TcpConnector = (host: Host, cluster: UpstreamCluster) => Socket;
+
+/** Default connector: a plain connect with the cluster's connect_timeout, counted in cluster stats. */
+export const netConnector: TcpConnector = (host, cluster) => {
+  const s = net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
+  const stats = cluster.stats;
+  stats.upstream_cx_total.inc();
+  host.cxTotal++;
+  s.setTimeout(cluster.connectTimeoutMs);
+  s.once('timeout', () => {
+    if (s.connecting) {
+      stats.upstream_cx_connect_timeout.inc();
+      s.destroy(new Error('connect timeout'));
+    }
+  });
+  s.once('connect', () => {
+    s.setTimeout(0);
+    stats.upstream_cx_active.inc();
+    host.cxActive++;
+    s.once('close', () => {
+      stats.upstream_cx_active.dec();
+      stats.upstream_cx_destroy.inc();
+      host.cxActive--;
+    });
+  });
+  return s;
+};
+
+/** tcp.<stat_prefix>.* under Envoy's names. */
+export class TcpProxyStats {
+  readonly downstream_cx_total: Counter;
+  readonly downstream_cx_no_route: Counter;
+  readonly downstream_cx_rx_bytes_total: Counter;
+  readonly downstream_cx_tx_bytes_total: Counter;
+  readonly downstream_flow_control_paused_reading_total: Counter;
+  readonly downstream_flow_control_resumed_reading_total: Counter;
+  readonly upstream_flush_total: Counter;
+  readonly upstream_flush_active: Gauge;
+  readonly idle_timeout: Counter;
+
+  constructor(store: StatsStore, prefix: string) {
+    const p = `tcp.${prefix}.`;
+    this.downstream_cx_total = store.counter(`${p}downstream_cx_total`);
+    this.downstream_cx_no_route = store.counter(`${p}downstream_cx_no_route`);
+    this.downstream_cx_rx_bytes_total = store.counter(`${p}downstream_cx_rx_bytes_total`);
+    this.downstream_cx_tx_bytes_total = store.counter(`${p}downstream_cx_tx_bytes_total`);
+    this.downstream_flow_control_paused_reading_total = store.counter(
+      `${p}downstream_flow_control_paused_reading_total`,
+    );
+    this.downstream_flow_control_resumed_reading_total = store.counter(
+      `${p}downstream_flow_control_resumed_reading_total`,
+    );
+    this.upstream_flush_total = store.counter(`${p}upstream_flush_total`);
+    this.upstream_flush_active = store.gauge(`${p}upstream_flush_active`);
+    this.idle_timeout = store.counter(`${p}idle_timeout`);
+  }
+}
+
+export interface TcpProxyDeps {
+  readonly stats: StatsStore;
+  readonly clusters: ClusterLookup;
+  readonly connector?: TcpConnector;
+}
+
+/** The tcp_proxy network filter: one per filter-chain config; a TcpSession per connection. */
+export class TcpProxy {
+  readonly stats: TcpProxyStats;
+  readonly sessions = new Set<TcpSession>();
+  readonly connector: TcpConnector;
+  readonly sinks: AccessLogSink[];
+
+  constructor(
+    readonly cfg: TcpProxyConfig,
+    readonly deps: TcpProxyDeps,
+  ) {
+    this.stats = new TcpProxyStats(deps.stats, cfg.statPrefix);
+    this.connector = deps.connector ?? netConnector;
+    this.sinks = [];
+    for (const l of cfg.accessLogs) if (l.sink !== null) this.sinks.push(l.sink);
+  }
+
+  accept(socket: Socket): void {
+    this.stats.downstream_cx_total.inc();
+    const s = new TcpSession(this, socket);
+    this.sessions.add(s);
+    s.start();
+  }
+
+  pickCluster(): string {
+    const cfg = this.cfg;
+    if (cfg.cluster !== '') return cfg.cluster;
+    let r = Math.random() * cfg.totalWeight;
+    for (const w of cfg.weightedClusters) {
+      r -= w.weight;
+      if (r < 0) return w.name;
+    }
+    return cfg.weightedClusters[cfg.weightedClusters.length - 1]?.name ?? '';
+  }
+
+  /** A raw TCP stream has no way to ask the peer to go away; drain just waits for it to close. */
+  drain(): void {}
+
+  forceClose(): void {
+    for (const s of this.sessions) s.close();
+  }
+}
+
+class TcpSession implements TimerTarget {
+  readonly info = new StreamInfo();
+  private upstream: Socket | null = null;
+  private cluster: UpstreamCluster | null = null;
+  private attempts = 0;
+  private lastActivity = performance.now();
+  private readonly timer = new TimerEntry(this, 0);
+  private closed = false;
+
+  constructor(
+    private readonly proxy: TcpProxy,
+    private readonly down: Socket,
+  ) {
+    const info = this.info;
+    info.downstreamRemoteAddress = `${down.remoteAddress}:${down.remotePort}`;
+    info.downstreamLocalAddress = `${down.localAddress}:${down.localPort}`;
+    down.on('error', () => this.close());
+    down.on('close', () => this.close());
+    // Hold downstream bytes until the upstream is connected.
+    down.pause();
+  }
+
+  start(): void {
+    const proxy = this.proxy;
+    const name = proxy.pickCluster();
+    this.info.upstreamCluster = name;
+    const cluster = proxy.deps.clusters.get(name);
+    if (cluster === undefined) {
+      proxy.stats.downstream_cx_no_route.inc();
+      this.info.setFlag(ResponseFlag.NoClusterFound);
+      this.close();
+      return;
+    }
+    this.cluster = cluster;
+    this.connect();
+  }
+
+  private connect(): void {
+    const cluster = this.cluster!;
+    const host = cluster.chooseHost(null);
+    if (host === null) {
+      cluster.stats.upstream_cx_none_healthy.inc();
+      this.info.setFlag(ResponseFlag.NoHealthyUpstream);
+      this.close();
+      return;
+    }
+    this.attempts++;
+    this.info.attemptCount = this.attempts;
+    this.info.upstreamHost = host.key;
+    const up = this.proxy.connector(host, cluster);
+    this.upstream = up;
+    up.once('connect', () => this.onConnected(up));
+    up.once('error', () => {
+      if (up.connecting || !this.info.upstreamLocalAddress) {
+        cluster.stats.upstream_cx_connect_fail.inc();
+        host.cxConnectFail++;
+        up.destroy();
+        if (this.closed) return;
+        if (this.attempts < this.proxy.cfg.maxConnectAttempts) this.connect();
+        else {
+          this.info.setFlag(ResponseFlag.UpstreamConnectionFailure);
+          this.close();
+        }
+      } else this.close();
+    });
+  }
+
+  private onConnected(up: Socket): void {
+    if (this.closed) {
+      up.destroy();
+      return;
+    }
+    this.info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
+    const down = this.down;
+    const stats = this.proxy.stats;
+    const cstats = this.cluster!.stats;
+    up.on('close', () => this.close());
+    up.on('error', () => this.close());
+    // Each direction: write, and stop reading the source while the sink's buffer is full.
+    down.on('data', (c: Buffer) => {
+      this.lastActivity = performance.now();
+      stats.downstream_cx_rx_bytes_total.inc(c.length);
+      cstats.upstream_cx_tx_bytes_total.inc(c.length);
+      this.info.bytesReceived += c.length;
+      if (!up.write(c)) {
+        stats.downstream_flow_control_paused_reading_total.inc();
+        down.pause();
+      }
+    });
+    up.on('drain', () => {
+      stats.downstream_flow_control_resumed_reading_total.inc();
+      down.resume();
+    });
+    up.on('data', (c: Buffer) => {
+      this.lastActivity = performance.now();
+      stats.downstream_cx_tx_bytes_total.inc(c.length);
+      cstats.upstream_cx_rx_bytes_total.inc(c.length);
+      this.info.bytesSent += c.length;
+      if (!down.write(c)) up.pause();
+    });
+    down.on('drain', () => up.resume());
+    // Half-close passes through: each side's FIN is forwarded; the session ends when both closed.
+    down.on('end', () => up.end());
+    up.on('end', () => down.end());
+    const idle = this.proxy.cfg.idleTimeoutMs;
+    if (idle > 0) sharedWheel.schedule(this.timer, idle);
+    down.resume();
+  }
+
+  onTimer(): void {
+    const idle = this.proxy.cfg.idleTimeoutMs;
+    const since = performance.now() - this.lastActivity;
+    if (since < idle) {
+      sharedWheel.schedule(this.timer, idle - since);
+      return;
+    }
+    this.proxy.stats.idle_timeout.inc();
+    this.close();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    sharedWheel.cancel(this.timer);
+    this.down.destroy();
+    this.upstream?.destroy();
+    this.info.endMono = performance.now();
+    this.proxy.sessions.delete(this);
+    for (const s of this.proxy.sinks) s.log(this.info);
+  }
+}

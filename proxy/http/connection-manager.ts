@@ -1,0 +1,325 @@
+import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { HcmConfig } from '../model/listener.js';
+import type { StatsStore } from '../observability/stats.js';
+import type { ClusterLookup } from '../upstream/cluster.js';
+import { ActiveStream, type StreamOwner } from './active-stream.js';
+import type { HttpFilter, RequestHead } from './filter.js';
+import { HcmStats } from './hcm-stats.js';
+import { applyForwardingHeaders, stripHopByHop } from './headers.js';
+import { isGrpcContentType } from './local-reply.js';
+import { checkHttp1Head, http2HeadSize } from './request-validation.js';
+import { ResponseFlag } from './response-flags.js';
+import { sharedWheel, type TimerWheel } from './timer-wheel.js';
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+export interface ConnectionManagerDeps {
+  readonly stats: StatsStore;
+  readonly clusters: ClusterLookup;
+  /** Defaults to the process-wide wheel. */
+  readonly wheel?: TimerWheel;
+}
+
+/**
+ * The HTTP connection manager: one per http_connection_manager filter config. It takes accepted
+ * sockets, detects HTTP/1.1 vs HTTP/2 prior knowledge from the first bytes, runs them through
+ * Node's codecs (an http and an http2 server that never listen themselves) and turns each request
+ * into an ActiveStream.
+ */
+export class ConnectionManager implements StreamOwner {
+  readonly stats: HcmStats;
+  readonly clusters: ClusterLookup;
+  readonly wheel: TimerWheel;
+  draining = false;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly streams = new Set<ActiveStream>();
+  private readonly maxHeaderBytes: number;
+
+  constructor(
+    readonly cfg: HcmConfig,
+    deps: ConnectionManagerDeps,
+  ) {
+    this.stats = new HcmStats(deps.stats, cfg.statPrefix);
+    this.clusters = deps.clusters;
+    this.wheel = deps.wheel ?? sharedWheel;
+    this.maxHeaderBytes = cfg.maxRequestHeadersKb * 1024;
+    const allowed = cfg.upgradeTypes;
+    this.h1 = http.createServer({
+      maxHeaderSize: this.maxHeaderBytes,
+      requireHostHeader: true,
+      // Keep duplicates visible: smuggling checks read rawHeaders, the rest joins safely.
+      joinDuplicateHeaders: false,
+      keepAliveTimeout: cfg.idleTimeoutMs,
+      headersTimeout: cfg.requestHeadersTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: 1000,
+      // Only upgrades the config allows leave the HTTP parser; `Upgrade: h2c` and others are
+      // ordinary requests whose Upgrade header is stripped.
+      shouldUpgradeCallback: (req: IncomingMessage) =>
+        typeof req.headers.upgrade === 'string' && allowed.includes(req.headers.upgrade.trim().toLowerCase()),
+    });
+    // Node silently drops header lines past maxHeadersCount; 0 = keep all, we enforce the limit.
+    this.h1.maxHeadersCount = 0;
+    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, null));
+    this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onH1Upgrade(req, socket, head),
+    );
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.onClientError(err, socket),
+    );
+    this.h2 = http2.createServer({
+      maxHeaderListPairs: cfg.maxHeadersCount * 2 + 16,
+      maxSessionMemory: 64,
+      settings: { maxHeaderListSize: this.maxHeaderBytes * 2, enablePush: false },
+    });
+    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
+    this.h2.on('session', (s: ServerHttp2Session) => this.onH2Session(s));
+    this.h2.on('sessionError', () => this.stats.downstream_cx_protocol_error.inc());
+  }
+
+  /** Hands an accepted connection to the codecs. */
+  accept(socket: Socket): void {
+    const stats = this.stats;
+    stats.downstream_cx_total.inc();
+    stats.downstream_cx_active.inc();
+    socket.once('close', () => {
+      stats.downstream_cx_active.dec();
+      stats.downstream_cx_destroy.inc();
+    });
+    const codec = this.cfg.codecType;
+    if (codec === 'HTTP1') this.toHttp1(socket);
+    else if (codec === 'HTTP2') this.toHttp2(socket);
+    else this.sniff(socket, EMPTY);
+  }
+
+  /** Reads until the first bytes decide between the HTTP/2 preface and HTTP/1. */
+  private sniff(socket: Socket, have: Buffer): void {
+    socket.once('data', (chunk: Buffer) => {
+      const buf = have.length === 0 ? chunk : Buffer.concat([have, chunk]);
+      const n = Math.min(buf.length, H2_PREFACE.length);
+      const isPrefix = buf.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+      if (isPrefix && n < H2_PREFACE.length) {
+        this.sniff(socket, buf);
+        return;
+      }
+      socket.pause();
+      socket.unshift(buf);
+      if (isPrefix) this.toHttp2(socket);
+      else this.toHttp1(socket);
+    });
+  }
+
+  private toHttp1(socket: Socket): void {
+    const stats = this.stats;
+    stats.downstream_cx_http1_total.inc();
+    stats.downstream_cx_http1_active.inc();
+    socket.once('close', () => stats.downstream_cx_http1_active.dec());
+    if (this.draining) {
+      socket.end();
+      return;
+    }
+    this.h1.emit('connection', socket);
+    socket.resume();
+  }
+
+  private toHttp2(socket: Socket): void {
+    const stats = this.stats;
+    stats.downstream_cx_http2_total.inc();
+    stats.downstream_cx_http2_active.inc();
+    socket.once('close', () => stats.downstream_cx_http2_active.dec());
+    this.h2.emit('connection', socket);
+  }
+
+  private onH2Session(s: ServerHttp2Session): void {
+    this.sessions.add(s);
+    s.once('close', () => this.sessions.delete(s));
+    s.on('error', () => {});
+    if (this.cfg.idleTimeoutMs > 0) {
+      s.setTimeout(this.cfg.idleTimeoutMs, () => {
+        this.stats.downstream_cx_idle_timeout.inc();
+        s.close();
+      });
+    }
+    if (this.draining) s.close();
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    this.stats.downstream_cx_protocol_error.inc();
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+    if (tooLarge) this.stats.downstream_rq_too_large.inc();
+    const line = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${line}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  }
+
+  private onH1Upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node gives no response object for upgrades; build one on the raw socket so that a refused
+    // upgrade (4xx/5xx from the route or the upstream) is answered like any other request.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket as Socket);
+    res.shouldKeepAlive = false;
+    (req as IncomingMessage & { upgradeHead?: Buffer }).upgradeHead = head;
+    this.onH1Request(req, res, socket);
+  }
+
+  private onH1Request(req: IncomingMessage, res: ServerResponse, upgradeSocket: Duplex | null): void {
+    const stats = this.stats;
+    stats.downstream_rq_http1_total.inc();
+    const stream = this.newStream(req, res, upgradeSocket);
+    const cfg = this.cfg;
+    const problem = checkHttp1Head(
+      req.rawHeaders,
+      req.httpVersion,
+      cfg.maxHeadersCount,
+      cfg.headersWithUnderscoresAction,
+    );
+    if (problem !== null) {
+      stats.downstream_cx_protocol_error.inc();
+      stream.info.protocol = `HTTP/${req.httpVersion}`;
+      stream.start0();
+      stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    const headers: OutgoingHttpHeaders = { ...req.headers };
+    let contentLength = 0;
+    if (headers['transfer-encoding'] !== undefined) contentLength = -1;
+    else if (headers['content-length'] !== undefined) contentLength = Number(headers['content-length']);
+    delete headers['content-length'];
+    const authority = String(headers.host ?? '');
+    delete headers.host;
+    this.startStream(stream, req, headers, req.method ?? 'GET', req.url ?? '/', authority, contentLength);
+  }
+
+  private onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+    const stats = this.stats;
+    stats.downstream_rq_http2_total.inc();
+    const stream = this.newStream(req, res, null);
+    const cfg = this.cfg;
+    const raw = req.headers;
+    const size = http2HeadSize(raw);
+    if (size.count > cfg.maxHeadersCount || size.bytes > this.maxHeaderBytes) {
+      stats.downstream_rq_too_large.inc();
+      stream.info.protocol = 'HTTP/2';
+      stream.start0();
+      stream.sendLocalReply(431, '', 'http2.too_many_headers', ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    const headers: OutgoingHttpHeaders = {};
+    for (const name in raw) {
+      if (name.charCodeAt(0) === 58) continue;
+      headers[name] = raw[name];
+    }
+    let contentLength = -1;
+    if (headers['content-length'] !== undefined) contentLength = Number(headers['content-length']);
+    else if (req.stream.endAfterHeaders) contentLength = 0;
+    delete headers['content-length'];
+    const authority = String(raw[':authority'] ?? headers.host ?? '');
+    delete headers.host;
+    this.startStream(stream, req, headers, req.method, String(raw[':path'] ?? '/'), authority, contentLength);
+  }
+
+  private newStream(
+    req: IncomingMessage | Http2ServerRequest,
+    res: ServerResponse | Http2ServerResponse,
+    up: Duplex | null,
+  ): ActiveStream {
+    const stats = this.stats;
+    stats.downstream_rq_total.inc();
+    stats.downstream_rq_active.inc();
+    const s = new ActiveStream(this, req, res, up);
+    this.streams.add(s);
+    const info = s.info;
+    const sock = req.socket;
+    info.downstreamRemoteAddress = `${sock.remoteAddress}:${sock.remotePort}`;
+    info.downstreamLocalAddress = `${sock.localAddress}:${sock.localPort}`;
+    return s;
+  }
+
+  private startStream(
+    stream: ActiveStream,
+    req: IncomingMessage | Http2ServerRequest,
+    headers: OutgoingHttpHeaders,
+    method: string,
+    path: string,
+    authority: string,
+    contentLength: number,
+  ): void {
+    const cfg = this.cfg;
+    const info = stream.info;
+    info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
+    info.requestHeaders = req.headers;
+    const upgrade = stripHopByHop(headers, stream.upgradeSocket === null ? NO_UPGRADES : cfg.upgradeTypes);
+    if (cfg.headersWithUnderscoresAction === 'DROP_HEADER') {
+      for (const name of Object.keys(headers)) if (name.includes('_')) delete headers[name];
+    }
+    const scheme = 'http';
+    info.requestId = applyForwardingHeaders(headers, req.socket.remoteAddress ?? '', scheme, cfg);
+    const head: RequestHead = {
+      method,
+      path,
+      authority,
+      scheme,
+      headers,
+      contentLength,
+      upgrade,
+      grpc: isGrpcContentType(headers['content-type'] as string | undefined),
+    };
+    const models = cfg.httpFilters;
+    const filters: HttpFilter[] = new Array(models.length);
+    for (let i = 0; i < models.length; i++) filters[i] = models[i].factory.create(models[i].config, stream);
+    stream.start(head, filters);
+  }
+
+  streamDone(s: ActiveStream): void {
+    if (!this.streams.delete(s)) return;
+    const stats = this.stats;
+    stats.downstream_rq_active.dec();
+    const info = s.info;
+    if (info.responseCode > 0) stats.recordResponse(info.responseCode);
+    stats.downstream_rq_completed.inc();
+    stats.downstream_rq_time.record(info.durationMs());
+    const logs = this.cfg.accessLogs;
+    for (let i = 0; i < logs.length; i++) logs[i].sink?.log(info);
+  }
+
+  /** Active streams (for drain and tests). */
+  get activeStreams(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Starts draining: HTTP/1 responses from now on carry Connection: close, idle keep-alive
+   * connections close, HTTP/2 sessions get GOAWAY (streams in flight finish).
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.h1.closeIdleConnections();
+    for (const s of this.sessions) {
+      this.stats.downstream_cx_drain_close.inc();
+      s.close();
+    }
+  }
+
+  /** Closes every connection now. */
+  forceClose(): void {
+    this.draining = true;
+    this.h1.closeAllConnections();
+    for (const s of this.sessions) s.destroy();
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+const NO_UPGRADES: readonly string[] = [];

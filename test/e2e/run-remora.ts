@@ -1,9 +1,16 @@
 /** Runs the compiled `remora` binary as a real process (built by test/e2e/global-setup.ts). */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const repoRoot = join(import.meta.dirname, '..', '..');
 export const cliPath = join(repoRoot, 'dist', 'proxy', 'cli.js');
+
+/**
+ * The whole-process proxy tests need the composition root (proxy/main.ts), which the integrator
+ * lands last; until then they are skipped, and they run as soon as it exists.
+ */
+export const integrated = existsSync(join(repoRoot, 'proxy', 'main.ts'));
 
 export interface Finished {
   code: number | null;

@@ -69,6 +69,8 @@ describe('XdsClient state of the world', () => {
     expect(ack.response_nonce).toBe('nonce-1');
     expect(ack.type_url).toBe(THING_URL);
     expect(ack.error_detail ?? null).toBeNull();
+    // Envoy's default (set_node_on_first_message_only false): the node is in every request.
+    expect(ack.node?.id).toBe('sidecar-1');
     expect(rec.values.get('a')).toEqual({ name: 'a', value: 'one' });
     await client.whenInitialFetchDone(THING_URL);
     expect(client.connected).toBe(true);

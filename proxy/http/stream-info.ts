@@ -15,6 +15,14 @@ export class StreamInfo {
   endMono = -1;
   /** Monotonic time the first upstream response byte arrived; -1 if none. */
   firstUpstreamRxMono = -1;
+  /** Monotonic time the last downstream request byte arrived (%REQUEST_DURATION%); -1 until then. */
+  lastDownstreamRxMono = -1;
+  /**
+   * Method and path of the request as received (%REQ(:METHOD)% / %REQ(:PATH)%). HTTP/1 header maps
+   * carry no pseudo-headers, so the connection manager sets these two for every protocol.
+   */
+  requestMethod = '';
+  requestPath = '';
   /** 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2' | '' (tcp). */
   protocol = '';
   /** Request headers as received (lower-case names), including pseudo-headers for HTTP/2. */

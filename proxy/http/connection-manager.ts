@@ -43,6 +43,8 @@ export class ConnectionManager implements StreamOwner {
   private readonly sessions = new Set<ServerHttp2Session>();
   private readonly streams = new Set<ActiveStream>();
   private readonly maxHeaderBytes: number;
+  /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
+  private readonly rejected = new WeakSet<Duplex>();
 
   constructor(
     readonly cfg: HcmConfig,
@@ -153,6 +155,8 @@ export class ConnectionManager implements StreamOwner {
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // Bytes after a rejected request are not a new request: the rejection closes the connection.
+    if (this.rejected.has(socket)) return;
     this.stats.downstream_cx_protocol_error.inc();
     if (!socket.writable || err.code === 'ECONNRESET') {
       socket.destroy();
@@ -175,6 +179,11 @@ export class ConnectionManager implements StreamOwner {
   }
 
   private onH1Request(req: IncomingMessage, res: ServerResponse, upgradeSocket: Duplex | null): void {
+    // A request pipelined behind a refused one may be the smuggled half: never act on it.
+    if (this.rejected.has(req.socket)) {
+      req.resume();
+      return;
+    }
     const stats = this.stats;
     stats.downstream_rq_http1_total.inc();
     const stream = this.newStream(req, res, upgradeSocket);
@@ -187,6 +196,7 @@ export class ConnectionManager implements StreamOwner {
     );
     if (problem !== null) {
       stats.downstream_cx_protocol_error.inc();
+      this.rejected.add(req.socket);
       stream.info.protocol = `HTTP/${req.httpVersion}`;
       stream.start0();
       stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);

@@ -67,7 +67,10 @@ function decodeOne<T>(
 ): void {
   const label = wrapperName === '' ? path : `${path} (${wrapperName})`;
   if (any === null || any === undefined) {
-    out.errors.push(`${label}: missing`);
+    // A Resource without its body is a TTL heartbeat (xDS protocol, "TTL"): it refreshes the
+    // resource's lifetime and is not an update. remora does not expire resources by TTL (it does
+    // not advertise xds.config.supports-resource-ttl), so a heartbeat changes nothing.
+    if (wrapperName === '') out.errors.push(`${label}: Resource has neither a name nor a resource`);
     return;
   }
   if (any.type_url !== type.typeUrl) {

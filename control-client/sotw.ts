@@ -77,10 +77,13 @@ export class SotwProtocol implements AdsProtocol {
 
 /**
  * A wildcard-only subscription is sent as an empty list (the legacy form every server understands,
- * and what Envoy sends for LDS/CDS); wildcard plus names needs the explicit "*".
+ * and what Envoy sends for LDS/CDS) as long as no name was ever listed on this stream; wildcard
+ * plus names, or a wildcard after names, needs the explicit "*" (xDS protocol, "How the client
+ * specifies what resources to return").
  */
 function resourceNames(state: TypeState<unknown>): string[] {
   const names = state.namedSubscriptions();
-  if (state.wildcard && names.length > 0) names.unshift(WILDCARD);
+  if (state.wildcard && (names.length > 0 || state.namesSentOnStream)) names.unshift(WILDCARD);
+  if (names.length > 0) state.namesSentOnStream = true;
   return names;
 }

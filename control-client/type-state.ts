@@ -42,6 +42,11 @@ export class TypeState<T> {
   sentOnStream = false;
   /** Delta: the names the server believes we subscribe to on the current stream. */
   readonly sentNames = new Set<string>();
+  /**
+   * SotW: a non-empty resource_names went out on this stream. From then on an empty list means
+   * "nothing" rather than the legacy wildcard, so a wildcard must be sent as an explicit "*".
+   */
+  namesSentOnStream = false;
   /** A subscription change waits to be sent (batched per tick). */
   dirty = false;
   private initialFetchDone = false;
@@ -154,8 +159,10 @@ export class TypeState<T> {
     }
     for (const name of removed) this.remove(name);
     if (present !== null) {
+      // Only a resource seen before is deleted by its absence: a name requested just now may be
+      // missing because the server answered an older request (xDS is eventually consistent); its
+      // does-not-exist timer decides for it.
       for (const name of [...this.cache.keys()]) if (!present.has(name)) this.remove(name);
-      for (const name of this.namedSubscriptions()) if (!present.has(name)) this.remove(name);
     }
     const wildcard = this.subscriptions.get(WILDCARD);
     if (wildcard) {

@@ -228,6 +228,7 @@ export class XdsClient {
       state.nonce = '';
       state.sentOnStream = false;
       state.sentNames.clear();
+      state.namesSentOnStream = false;
       state.dirty = false;
       this.protocol.sendSubscriptions(state);
     }

@@ -95,11 +95,12 @@ describe('XdsClient delta', () => {
     expect(rec.values.has('zz')).toBe(false);
     expect(client.typeStats(ASSIGNMENT_URL)?.version_text).toBe('sys-1');
 
+    // A Resource without a body is a TTL heartbeat: ACKed, nothing changes.
     s.send({
       system_version_info: 'sys-2',
       nonce: 'd2',
       type_url: ASSIGNMENT_URL,
-      resources: [],
+      resources: [{ name: 'e2', version: 'b', resource: null }],
       removed_resources: ['e1'],
     });
     const ack2 = await s.next<DeltaDiscoveryRequest>();
@@ -129,7 +130,7 @@ describe('XdsClient delta', () => {
       resources: [
         resource('e1', 'v2', ['bad-addr']),
         { name: 'e1x', version: 'v', resource: { type_url: THING_URL, value: Buffer.alloc(0) } },
-        { name: 'e2', version: 'v', resource: null },
+        { name: '', version: 'v', resource: null },
       ],
       removed_resources: ['e1'],
     });
@@ -139,7 +140,7 @@ describe('XdsClient delta', () => {
     const msg = nack.error_detail?.message ?? '';
     expect(msg).toContain('e1: addresses: "bad-addr" is not an address');
     expect(msg).toContain(`does not match the response's type "${ASSIGNMENT_URL}"`);
-    expect(msg).toContain('(e2): missing');
+    expect(msg).toContain('resources[2].resource: Resource has neither a name nor a resource');
     expect(msg.split('\n')).toHaveLength(3);
     // Neither the update nor the removal in the rejected response was applied.
     expect(client.resources(assignmentType).get('e1')?.version).toBe('v1');

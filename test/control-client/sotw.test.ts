@@ -139,6 +139,34 @@ describe('XdsClient state of the world', () => {
     expect([...client.resources(thingType).keys()]).toEqual(['x']);
   });
 
+  it('a wildcard next to names, or after them, is an explicit "*"', async () => {
+    const { server, client } = await setup();
+    client.watch(thingType, '*', new Recorder<Thing>());
+    const cancel = client.watch(thingType, 'n1', new Recorder<Thing>());
+    const s = await server.stream(0);
+    expect((await s.next<DiscoveryRequest>()).resource_names).toEqual(['*', 'n1']);
+    cancel();
+    // An empty list now would mean "nothing" on this stream, not the legacy wildcard.
+    expect((await s.next<DiscoveryRequest>()).resource_names).toEqual(['*']);
+  });
+
+  it('an LDS/CDS-like name just requested is not declared absent by a response that lacks it', async () => {
+    const { server, client } = await setup();
+    const rec = new Recorder<Thing>();
+    client.watch(thingType, 'n1', rec);
+    const s = await server.stream(0);
+    await s.next();
+    // Possibly an answer to an older request: n1 is not deleted, it was never seen.
+    s.send({ version_info: '1', nonce: 'a', type_url: THING_URL, resources: [thingAny('other', 'x')] });
+    await s.next();
+    s.send({ version_info: '2', nonce: 'b', type_url: THING_URL, resources: [thingAny('n1', 'x')] });
+    await s.next();
+    s.send({ version_info: '3', nonce: 'c', type_url: THING_URL, resources: [] });
+    await s.next();
+    expect(rec.events).toEqual(['update n1', 'absent n1']);
+    expect(client.resources(thingType).size).toBe(0);
+  });
+
   it('named subscriptions change resource_names on the wire; unrequested resources are ignored', async () => {
     const { server, client } = await setup();
     const rec = new Recorder<Assignment>();

@@ -40,6 +40,12 @@ export interface ResourceWatcher<T> {
    * `errors` are the validation errors sent to the server.
    */
   onError?(errors: readonly string[]): void;
+  /**
+   * Called once after each group of onUpdate/onDoesNotExist calls delivered together (one
+   * response, one timeout, one replay), for watchers that heard something in it. Lets a consumer
+   * rebuild once per response (10,000 clusters → one snapshot swap), not once per resource.
+   */
+  onBatchEnd?(): void;
 }
 
 /** The name that subscribes to every resource of a type (LDS, CDS). */

@@ -49,6 +49,8 @@ export class TypeState<T> {
   namesSentOnStream = false;
   /** A subscription change waits to be sent (batched per tick). */
   dirty = false;
+  /** Watchers told something in the current batch, for their onBatchEnd. */
+  private readonly touched = new Set<ResourceWatcher<T>>();
   private initialFetchDone = false;
   private readonly initialFetchWaiters: Array<() => void> = [];
 
@@ -132,6 +134,7 @@ export class TypeState<T> {
     if (name !== WILDCARD && sub.state === 'requested') {
       sub.state = 'absent';
       for (const w of [...sub.watchers]) this.tell(w, 'absent', name, undefined);
+      this.endBatch();
     }
     this.resolve(sub);
   }
@@ -164,6 +167,7 @@ export class TypeState<T> {
       // does-not-exist timer decides for it.
       for (const name of [...this.cache.keys()]) if (!present.has(name)) this.remove(name);
     }
+    this.endBatch();
     const wildcard = this.subscriptions.get(WILDCARD);
     if (wildcard) {
       this.clearTimer(wildcard);
@@ -222,6 +226,7 @@ export class TypeState<T> {
       queueMicrotask(() => {
         if (!sub.watchers.has(watcher)) return;
         for (const [name, c] of snapshot) this.tell(watcher, 'update', name, c.value);
+        this.endBatch();
       });
       return;
     }
@@ -230,21 +235,38 @@ export class TypeState<T> {
       queueMicrotask(() => {
         if (sub.watchers.has(watcher) && this.cache.get(sub.name) === cached)
           this.tell(watcher, 'update', sub.name, cached.value);
+        this.endBatch();
       });
     } else if (sub.state === 'absent') {
       queueMicrotask(() => {
         if (sub.watchers.has(watcher) && sub.state === 'absent')
           this.tell(watcher, 'absent', sub.name, undefined);
+        this.endBatch();
       });
     }
   }
 
   private tell(w: ResourceWatcher<T>, what: 'update' | 'absent', name: string, value: T | undefined): void {
+    if (w.onBatchEnd !== undefined) this.touched.add(w);
     try {
       if (what === 'update') w.onUpdate(name, value as T);
       else w.onDoesNotExist(name);
     } catch (err) {
       this.watcherThrew(err);
+    }
+  }
+
+  /** Ends a batch of callbacks: each watcher that heard something gets one onBatchEnd. */
+  private endBatch(): void {
+    if (this.touched.size === 0) return;
+    const watchers = [...this.touched];
+    this.touched.clear();
+    for (const w of watchers) {
+      try {
+        w.onBatchEnd?.();
+      } catch (err) {
+        this.watcherThrew(err);
+      }
     }
   }
 

@@ -6,6 +6,8 @@ export class Recorder<T> implements ResourceWatcher<T> {
   readonly values = new Map<string, T>();
   readonly absent = new Set<string>();
   readonly errors: string[][] = [];
+  /** onBatchEnd calls (kept out of `events` so event lists stay about resources). */
+  batches = 0;
 
   onUpdate(name: string, value: T): void {
     this.events.push(`update ${name}`);
@@ -17,6 +19,10 @@ export class Recorder<T> implements ResourceWatcher<T> {
     this.events.push(`absent ${name}`);
     this.values.delete(name);
     this.absent.add(name);
+  }
+
+  onBatchEnd(): void {
+    this.batches++;
   }
 
   onError(errors: readonly string[]): void {

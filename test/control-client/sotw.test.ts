@@ -136,6 +136,8 @@ describe('XdsClient state of the world', () => {
     s.send({ version_info: '2', nonce: 'b', type_url: THING_URL, resources: [thingAny('x', '1')] });
     await s.next();
     expect(rec.events).toEqual(['update x', 'update y', 'absent y']);
+    // One batch per response, however many resources it touched.
+    expect(rec.batches).toBe(2);
     expect([...client.resources(thingType).keys()]).toEqual(['x']);
   });
 
@@ -207,6 +209,27 @@ describe('XdsClient state of the world', () => {
     expect(rec.events).toEqual(['update e1', 'update e2']);
     expect(rec.values.has('e3')).toBe(false);
     expect([...client.resources(assignmentType).keys()]).toEqual(['e2']);
+  });
+
+  it('a watcher that throws does not stop the other watchers, the ACK or the client', async () => {
+    const warnings: string[] = [];
+    const { server, client } = await setup({ hooks: { onWarning: (m) => warnings.push(m) } });
+    client.watch(thingType, '*', {
+      onUpdate() {
+        throw new Error('boom');
+      },
+      onDoesNotExist() {},
+    });
+    const rec = new Recorder<Thing>();
+    client.watch(thingType, '*', rec);
+    const s = await server.stream(0);
+    await s.next();
+    s.send({ version_info: '1', nonce: 'a', type_url: THING_URL, resources: [thingAny('x', '1')] });
+    const ack = await s.next<DiscoveryRequest>();
+    expect(ack.version_info).toBe('1');
+    expect(ack.error_detail ?? null).toBeNull();
+    expect(rec.values.get('x')?.value).toBe('1');
+    expect(warnings.some((w) => w.includes('boom'))).toBe(true);
   });
 
   it('unwraps resources sent as envoy.service.discovery.v3.Resource', async () => {

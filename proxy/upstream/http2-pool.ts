@@ -1,0 +1,368 @@
+import {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  connect,
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+} from 'node:http2';
+import type { Socket } from 'node:net';
+import type { ClusterStats } from './cluster-stats.js';
+import type { Host } from './host.js';
+import { connectFailureReason, openUpstreamSocket, socketConnected } from './upstream-socket.js';
+import type {
+  ConnectionPool,
+  UpstreamFailure,
+  UpstreamRequestHead,
+  UpstreamResponseHandler,
+  UpstreamStream,
+} from './upstream-stream.js';
+
+/**
+ * HTTP/2 connection pool for one host: streams are multiplexed on one session; another session is
+ * opened only when every open one is at its concurrent-stream limit (the peer's SETTINGS or ours,
+ * whichever is lower). A session that received GOAWAY (or is draining) takes no new streams and is
+ * closed when its last stream ends. Request trailers (gRPC) are sent through waitForTrailers.
+ */
+export interface Http2PoolOptions {
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConcurrentStreams: number;
+  readonly initialStreamWindowSize: number;
+  readonly initialConnectionWindowSize: number;
+  /** Streams per session before it is retired; 0 = unlimited. */
+  readonly maxRequestsPerConnection: number;
+}
+
+/** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 would throw on them. */
+const FORBIDDEN = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
+
+class H2Connection {
+  readonly session: ClientHttp2Session;
+  socket: Socket | null = null;
+  active = 0;
+  served = 0;
+  /** No new streams: GOAWAY received, drained, or closed. */
+  retired = false;
+  peerMaxStreams = Number.POSITIVE_INFINITY;
+  error: NodeJS.ErrnoException | undefined = undefined;
+
+  constructor(readonly pool: Http2Pool) {
+    const o = pool.opts;
+    this.session = connect(`http://${pool.host.key}`, {
+      createConnection: () => {
+        this.socket = openUpstreamSocket(
+          pool.host,
+          pool.stats,
+          o.connectTimeoutMs,
+          pool.stats.upstream_cx_http2_total,
+        );
+        return this.socket;
+      },
+      settings: { enablePush: false, initialWindowSize: o.initialStreamWindowSize },
+    });
+    const s = this.session as ClientHttp2Session & { _remoraConn?: H2Connection };
+    s._remoraConn = this;
+    s.on('connect', onSessionConnect);
+    s.on('remoteSettings', onRemoteSettings);
+    s.on('goaway', onGoaway);
+    s.on('error', onSessionError);
+    s.on('close', onSessionClose);
+    if (o.idleTimeoutMs > 0) s.setTimeout(o.idleTimeoutMs, onSessionTimeout);
+  }
+
+  get capacity(): number {
+    return Math.min(this.pool.opts.maxConcurrentStreams, this.peerMaxStreams) - this.active;
+  }
+
+  connected(): boolean {
+    return this.socket !== null && socketConnected(this.socket);
+  }
+
+  streamDone(): void {
+    this.active--;
+    if (this.active === 0 && this.retired && !this.session.closed) this.session.close();
+  }
+
+  retire(): void {
+    this.retired = true;
+    this.pool.forget(this);
+    if (this.active === 0 && !this.session.closed) this.session.close();
+  }
+}
+
+type ConnSession = ClientHttp2Session & { _remoraConn?: H2Connection };
+
+function onSessionConnect(this: ConnSession): void {
+  const c = this._remoraConn;
+  if (c !== undefined && c.pool.opts.initialConnectionWindowSize > 65535) {
+    this.setLocalWindowSize(c.pool.opts.initialConnectionWindowSize);
+  }
+}
+function onRemoteSettings(this: ConnSession, settings: { maxConcurrentStreams?: number }): void {
+  const c = this._remoraConn;
+  if (c !== undefined && settings.maxConcurrentStreams !== undefined)
+    c.peerMaxStreams = settings.maxConcurrentStreams;
+}
+function onGoaway(this: ConnSession): void {
+  this._remoraConn?.retire();
+}
+function onSessionError(this: ConnSession, err: NodeJS.ErrnoException): void {
+  const c = this._remoraConn;
+  if (c === undefined) return;
+  c.error = err;
+}
+function onSessionClose(this: ConnSession): void {
+  const c = this._remoraConn;
+  if (c === undefined) return;
+  c.retired = true;
+  c.pool.forget(c);
+}
+function onSessionTimeout(this: ConnSession): void {
+  const c = this._remoraConn;
+  if (c !== undefined && c.active === 0) c.retire();
+}
+
+type StreamH2 = ClientHttp2Stream & { _remoraStream?: Http2Stream };
+
+class Http2Stream implements UpstreamStream {
+  readonly host: Host;
+  private stream: ClientHttp2Stream | null = null;
+  private done = false;
+  private gotHeaders = false;
+  private localReset = false;
+  private trailers: OutgoingHttpHeaders | undefined = undefined;
+
+  constructor(
+    private readonly conn: H2Connection,
+    head: UpstreamRequestHead,
+    private readonly handler: UpstreamResponseHandler,
+  ) {
+    this.host = conn.pool.host;
+    const headers: OutgoingHttpHeaders = {
+      ':method': head.method,
+      ':path': head.path,
+      ':authority': head.authority,
+      ':scheme': head.scheme,
+    };
+    const src = head.headers;
+    for (const k in src) {
+      if (FORBIDDEN.has(k) || (k === 'te' && src[k] !== 'trailers')) continue;
+      headers[k] = src[k];
+    }
+    if (head.contentLength > 0) headers['content-length'] = head.contentLength;
+    const noBody = head.contentLength === 0;
+    conn.active++;
+    conn.served++;
+    conn.pool.active++;
+    try {
+      const st = conn.session.request(headers, { endStream: noBody, waitForTrailers: !noBody }) as StreamH2;
+      st._remoraStream = this;
+      this.stream = st;
+      st.on('response', onResponse);
+      st.on('data', onData);
+      st.on('trailers', onTrailers);
+      st.on('end', onEnd);
+      st.on('error', onStreamError);
+      st.on('close', onClose);
+      if (!noBody) st.on('wantTrailers', onWantTrailers);
+    } catch (err) {
+      // A session that died between the pick and the request: fail asynchronously, as pools do.
+      process.nextTick(failLater, this, err as Error);
+    }
+    const max = conn.pool.opts.maxRequestsPerConnection;
+    if (max > 0 && conn.served >= max) conn.retire();
+  }
+
+  write(chunk: Buffer): boolean {
+    const st = this.stream;
+    if (st === null || this.done || st.writableEnded) return true;
+    return st.write(chunk);
+  }
+
+  end(trailers?: OutgoingHttpHeaders): void {
+    const st = this.stream;
+    if (st === null || this.done || st.writableEnded) return;
+    this.trailers = trailers;
+    st.end();
+  }
+
+  onDrain(cb: () => void): void {
+    if (this.stream !== null) this.stream.once('drain', cb);
+  }
+
+  pause(): void {
+    this.stream?.pause();
+  }
+
+  resume(): void {
+    this.stream?.resume();
+  }
+
+  reset(): void {
+    if (this.done) return;
+    this.localReset = true;
+    this.finish();
+    this.stream?.close(constants.NGHTTP2_CANCEL);
+  }
+
+  sendTrailers(st: ClientHttp2Stream): void {
+    const t: OutgoingHttpHeaders = {};
+    const src = this.trailers;
+    if (src !== undefined) for (const k in src) if (!FORBIDDEN.has(k)) t[k] = src[k];
+    st.sendTrailers(t);
+  }
+
+  response(headers: IncomingHttpHeaders & { ':status'?: number }): void {
+    if (this.done) return;
+    this.gotHeaders = true;
+    const status = headers[':status'] ?? 502;
+    delete headers[':status'];
+    this.handler.onHeaders(status, headers);
+  }
+
+  data(chunk: Buffer): void {
+    if (!this.done) this.handler.onData(chunk);
+  }
+
+  trailersIn(t: IncomingHttpHeaders): void {
+    if (!this.done) this.handler.onTrailers(t);
+  }
+
+  ended(st: ClientHttp2Stream): void {
+    if (this.done) return;
+    // node ends the readable side also when the stream is torn down (session lost): that is not a
+    // complete response; 'close' reports it.
+    if (st.rstCode !== undefined && st.rstCode !== constants.NGHTTP2_NO_ERROR) return;
+    if (!this.gotHeaders) {
+      this.fail('protocol_error', 'stream ended without response headers');
+      return;
+    }
+    this.finish();
+    this.handler.onEnd();
+  }
+
+  closed(st: ClientHttp2Stream): void {
+    if (this.done || this.localReset) return;
+    const c = this.conn;
+    if (!c.connected()) {
+      this.fail(connectFailureReason(c.error), c.error?.message ?? 'connect failed');
+      return;
+    }
+    if (c.session.destroyed) {
+      this.fail('connection_termination', c.error?.message ?? 'upstream connection closed');
+      return;
+    }
+    if (st.rstCode !== undefined && st.rstCode !== constants.NGHTTP2_NO_ERROR) {
+      c.pool.stats.upstream_rq_rx_reset.inc();
+      this.fail('remote_reset', `stream reset by upstream (code ${st.rstCode})`);
+      return;
+    }
+    this.fail('connection_termination', c.error?.message ?? 'upstream connection closed');
+  }
+
+  fail(reason: UpstreamFailure, detail: string): void {
+    if (this.done) return;
+    this.finish();
+    this.handler.onError(reason, detail);
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.conn.pool.active--;
+    this.conn.streamDone();
+  }
+}
+
+function failLater(s: Http2Stream, err: Error): void {
+  s.fail('connection_termination', err.message);
+}
+function onResponse(this: StreamH2, headers: IncomingHttpHeaders & { ':status'?: number }): void {
+  this._remoraStream?.response(headers);
+}
+function onData(this: StreamH2, chunk: Buffer): void {
+  this._remoraStream?.data(chunk);
+}
+function onTrailers(this: StreamH2, t: IncomingHttpHeaders): void {
+  this._remoraStream?.trailersIn(t);
+}
+function onEnd(this: StreamH2): void {
+  this._remoraStream?.ended(this);
+}
+function onStreamError(this: StreamH2): void {
+  // The outcome is decided on 'close' (rstCode, session state); the listener keeps node from throwing.
+}
+function onClose(this: StreamH2): void {
+  this._remoraStream?.closed(this);
+}
+function onWantTrailers(this: StreamH2): void {
+  this._remoraStream?.sendTrailers(this);
+}
+
+export class Http2Pool implements ConnectionPool {
+  private conns: H2Connection[] = [];
+  private draining = false;
+  active = 0;
+
+  constructor(
+    readonly host: Host,
+    readonly stats: ClusterStats,
+    readonly opts: Http2PoolOptions,
+  ) {}
+
+  get activeStreams(): number {
+    return this.active;
+  }
+
+  /** Streams are never held back by the pool; nghttp2 queues beyond the peer's limit. */
+  get pendingStreams(): number {
+    return 0;
+  }
+
+  /** Open sessions (for tests and /clusters). */
+  get connectionCount(): number {
+    return this.conns.length;
+  }
+
+  newStream(head: UpstreamRequestHead, handler: UpstreamResponseHandler): UpstreamStream {
+    let conn: H2Connection | null = null;
+    for (const c of this.conns) {
+      if (!c.retired && c.capacity > 0) {
+        conn = c;
+        break;
+      }
+    }
+    if (conn === null) {
+      conn = new H2Connection(this);
+      if (this.draining) conn.retired = true;
+      else this.conns.push(conn);
+    }
+    return new Http2Stream(conn, head, handler);
+  }
+
+  forget(c: H2Connection): void {
+    const i = this.conns.indexOf(c);
+    if (i >= 0) this.conns.splice(i, 1);
+  }
+
+  drain(): void {
+    this.draining = true;
+    for (const c of [...this.conns]) c.retire();
+  }
+
+  destroy(): void {
+    this.draining = true;
+    for (const c of [...this.conns]) {
+      c.retired = true;
+      c.session.destroy();
+    }
+    this.conns = [];
+  }
+}

@@ -415,6 +415,13 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
       this.info.responseFlags |= ResponseFlag.DownstreamConnectionTermination;
     }
     this.done = true;
+    const up = this.upgradeSocket;
+    if (up !== null && this.info.responseCode !== 101) {
+      // An upgrade answered with an ordinary response: the connection is not reusable (its
+      // response object was built by hand, so Node's keep-alive bookkeeping does not apply).
+      if (complete) up.end();
+      else up.destroy();
+    }
     const wheel = this.owner.wheel;
     wheel.cancel(this.idleTimer);
     wheel.cancel(this.requestTimer);

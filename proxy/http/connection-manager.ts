@@ -202,6 +202,16 @@ export class ConnectionManager implements StreamOwner {
       stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);
       return;
     }
+    if (upgradeSocket === null && isUpgradeRequest(req)) {
+      // Envoy refuses upgrades the config does not allow; h2c alone is quietly downgraded to a
+      // plain HTTP/1.1 request (its headers are stripped below).
+      const token = String(req.headers.upgrade).trim().toLowerCase();
+      if (token !== 'h2c') {
+        stream.start0();
+        stream.sendLocalReply(403, '', 'upgrade_failed', 0);
+        return;
+      }
+    }
     const headers: OutgoingHttpHeaders = { ...req.headers };
     let contentLength = 0;
     if (headers['transfer-encoding'] !== undefined) contentLength = -1;
@@ -329,6 +339,12 @@ export class ConnectionManager implements StreamOwner {
     this.h1.closeAllConnections();
     for (const s of this.sessions) s.destroy();
   }
+}
+
+function isUpgradeRequest(req: IncomingMessage): boolean {
+  const u = req.headers.upgrade;
+  const c = req.headers.connection;
+  return typeof u === 'string' && typeof c === 'string' && /(^|,)\s*upgrade\s*(,|$)/i.test(c);
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -43,21 +43,21 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
 
   chooseHost(ctx: LbContext | null): Host | null {
     if (this.hosts.length === 0) return null;
-    let host = this.pickOnce();
+    let host = this.pickOnce(ctx);
     for (let attempt = 0; attempt < HOST_RESELECT_ATTEMPTS && wasTried(ctx, host); attempt++) {
-      host = this.pickOnce();
+      host = this.pickOnce(ctx);
     }
     return host;
   }
 
-  private pickOnce(): Host {
+  private pickOnce(ctx: LbContext | null): Host {
     const edf = this.edf;
     if (edf !== null) {
       const host = this.hosts[edf.top()];
       edf.advanceTop(1 / this.dynamicWeight(host));
       return host;
     }
-    return this.fullScan ? this.scanAll() : this.pickOfN();
+    return this.fullScan ? this.scanAll() : this.pickOfN(ctx);
   }
 
   /** Envoy's hostWeight: the configured weight scaled down by the host's active requests. */
@@ -70,13 +70,26 @@ export class LeastRequestLoadBalancer implements LoadBalancer {
     return w / active ** bias;
   }
 
-  private pickOfN(): Host {
+  /** The least loaded of choice_count random draws; a host already tried loses to any other. */
+  private pickOfN(ctx: LbContext | null): Host {
     const hosts = this.hosts;
     const n = hosts.length;
     const rng = this.rng;
+    const avoid = ctx !== null && ctx.previousHosts !== null;
     let best = hosts[rng.nextInt(n)];
+    let bestTried = avoid && wasTried(ctx, best);
     for (let i = 1; i < this.choiceCount; i++) {
       const h = hosts[rng.nextInt(n)];
+      if (avoid) {
+        const tried = wasTried(ctx, h);
+        if (tried !== bestTried) {
+          if (!tried) {
+            best = h;
+            bestTried = false;
+          }
+          continue;
+        }
+      }
       if (h.rqActive < best.rqActive) best = h;
     }
     return best;

@@ -59,9 +59,9 @@ export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
 
   chooseHost(ctx: LbContext | null): Host | null {
     if (this.hosts.length === 0) return null;
-    let host = this.pickOnce();
+    let host = this.pickOnce(ctx);
     for (let attempt = 0; attempt < HOST_RESELECT_ATTEMPTS && wasTried(ctx, host); attempt++) {
-      host = this.pickOnce();
+      host = this.pickOnce(ctx);
     }
     return host;
   }
@@ -88,16 +88,23 @@ export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
     return this.byKey.get(host.key)?.estimateAt(this.clock(), this.decayMs);
   }
 
-  private pickOnce(): Host {
+  /** Two distinct random hosts, the cheaper wins; a host the request already tried only if both were. */
+  private pickOnce(ctx: LbContext | null): Host {
     const n = this.hosts.length;
     if (n === 1) return this.hosts[0];
     const rng = this.rng;
     const a = rng.nextInt(n);
     let b = rng.nextInt(n - 1);
     if (b >= a) b++;
+    const ha = this.hosts[a];
+    const hb = this.hosts[b];
+    if (ctx !== null && ctx.previousHosts !== null) {
+      const ta = wasTried(ctx, ha);
+      if (ta !== wasTried(ctx, hb)) return ta ? hb : ha;
+    }
     const now = this.clock();
     const ca = this.estimates[a].cost(now, this.decayMs);
     const cb = this.estimates[b].cost(now, this.decayMs);
-    return this.hosts[cb < ca ? b : a];
+    return cb < ca ? hb : ha;
   }
 }

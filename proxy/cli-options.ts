@@ -326,3 +326,39 @@ export function usage(): string {
   const lines = rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`);
   return ['Usage: remora (-c FILE | --config-yaml YAML) [options]', '', 'Options:', ...lines, ''].join('\n');
 }
+
+/** A JSON value, as the admin's /server_info prints it. */
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+/**
+ * The options as Envoy's admin `/server_info` shows them (`command_line_options`, the
+ * envoy.admin.v3.CommandLineOptions message in proto3 JSON with proto field names: durations as
+ * "600s", uint64 as strings, enums by name). Fields remora has no equivalent for carry Envoy's
+ * defaults so that tools reading them find the shape they expect.
+ */
+export function commandLineOptionsJson(o: CliOptions): { [k: string]: Json } {
+  return {
+    base_id: String(o.baseId),
+    use_dynamic_base_id: false,
+    concurrency: 1,
+    config_path: o.configPath ?? '',
+    config_yaml: o.configYaml ?? '',
+    allow_unknown_static_fields: o.allowUnknownStaticFields,
+    reject_unknown_dynamic_fields: false,
+    admin_address_path: o.adminAddressPath ?? '',
+    local_address_ip_version: 'v4',
+    log_level: o.logLevel,
+    component_log_level: '',
+    log_format: '',
+    log_path: '',
+    service_cluster: o.serviceCluster ?? '',
+    service_node: o.serviceNode ?? '',
+    service_zone: o.serviceZone ?? '',
+    drain_strategy: 'Immediate',
+    drain_time: `${o.drainTimeS}s`,
+    parent_shutdown_time: `${o.parentShutdownTimeS}s`,
+    mode: o.mode === 'validate' ? 'Validate' : 'Serve',
+    disable_hot_restart: true,
+    restart_epoch: 0,
+  };
+}

@@ -20,9 +20,10 @@ import { constants } from 'node:os';
 
 /** What a listener offers to the shutdown sequence (the listener/HCM part implements it). */
 export interface DrainableListener {
-  readonly name: string;
-  /** Close the listening socket so that new connections are refused. Idempotent. */
-  stopAccepting(): void;
+  /** For the shutdown log lines; optional so that a listener object can be passed as it is. */
+  readonly name?: string;
+  /** Close the listening socket so that new connections are refused. Idempotent. May return a promise (ignored). */
+  stopAccepting(): void | Promise<void>;
   /**
    * Start draining the connections already accepted (Connection: close on HTTP/1 responses, idle
    * keep-alive connections closed, GOAWAY on HTTP/2) and resolve once the last one has closed.

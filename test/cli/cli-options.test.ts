@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   type CliOptions,
+  commandLineOptionsJson,
   DEFAULT_OPTIONS,
   type ParseResult,
   parseArgs,
@@ -186,5 +187,36 @@ describe('usage', () => {
     ]) {
       expect(text).toContain(flag);
     }
+  });
+});
+
+describe('commandLineOptionsJson', () => {
+  it("renders the options in /server_info's command_line_options shape", () => {
+    const j = commandLineOptionsJson(
+      run([
+        '-c',
+        'b.yaml',
+        '-l',
+        'warn',
+        '--drain-time-s',
+        '30',
+        '--service-node',
+        'n',
+        '--mode',
+        'validate',
+      ]),
+    );
+    expect(j).toMatchObject({
+      config_path: 'b.yaml',
+      config_yaml: '',
+      log_level: 'warning',
+      drain_time: '30s',
+      parent_shutdown_time: '900s',
+      service_node: 'n',
+      service_cluster: '',
+      mode: 'Validate',
+      base_id: '0',
+      allow_unknown_static_fields: false,
+    });
   });
 });

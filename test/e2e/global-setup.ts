@@ -29,8 +29,14 @@ export default function setup(): void {
     ...sourceDirs.map((d) => newestSource(join(root, d))),
     statSync(join(root, 'tsconfig.json')).mtimeMs,
   );
-  const built = existsSync(buildInfo) ? statSync(buildInfo).mtimeMs : 0;
-  if (built >= sources && existsSync(join(root, 'dist', 'proxy', 'cli.js'))) return;
+  const cli = join(root, 'dist', 'proxy', 'cli.js');
+  // `npm ci` builds without --incremental (no .tsbuildinfo): then the binary's own age decides.
+  const built = existsSync(buildInfo)
+    ? statSync(buildInfo).mtimeMs
+    : existsSync(cli)
+      ? statSync(cli).mtimeMs
+      : 0;
+  if (built >= sources && existsSync(cli)) return;
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   const r = spawnSync(
     process.execPath,

@@ -45,6 +45,10 @@ export class Histogram {
   readonly counts: Float64Array;
   sampleCount = 0;
   sampleSum = 0;
+  /** Smallest and largest value recorded: quantile estimates are clamped to them, so a few samples
+   * in a wide bucket do not report values that were never seen. */
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
   constructor(
     readonly name: string,
     readonly bounds: readonly number[] = DEFAULT_HISTOGRAM_BOUNDS,
@@ -64,17 +68,28 @@ export class Histogram {
     this.counts[lo]++;
     this.sampleCount++;
     this.sampleSum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
   }
-  /** Estimated quantile (0..1) by linear interpolation inside the bucket, as Envoy's summaries do. */
+  /**
+   * Estimated quantile (0..1) by linear interpolation inside the bucket, as Envoy's summaries do,
+   * clamped to the smallest and largest value recorded.
+   */
   quantile(q: number): number {
     if (this.sampleCount === 0) return Number.NaN;
+    const v = this.interpolate(q);
+    return v < this.min ? this.min : v > this.max ? this.max : v;
+  }
+
+  private interpolate(q: number): number {
     const target = q * this.sampleCount;
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       const c = this.counts[i];
       if (c > 0 && seen + c >= target) {
         const lower = i === 0 ? 0 : this.bounds[i - 1];
-        const upper = i < this.bounds.length ? this.bounds[i] : lower;
+        // The overflow bucket has no upper bound; the largest value seen closes it.
+        const upper = i < this.bounds.length ? this.bounds[i] : this.max;
         return lower + ((upper - lower) * (target - seen)) / c;
       }
       seen += c;

@@ -32,7 +32,7 @@ describe('text format', () => {
     expect(lines.at(-1)).toBe('cluster.other.upstream_rq_time: No recorded values');
     const h = lines.find((l) => l.startsWith('cluster.backend.upstream_rq_time: '));
     expect(h).toMatch(
-      /^cluster\.backend\.upstream_rq_time: P0\(nan,[\d.]+\) P25\(nan,[\d.]+\) P50\(nan,[\d.]+\) P75\(nan,[\d.]+\) P90\(nan,[\d.]+\) P95\(nan,[\d.]+\) P99\(nan,[\d.]+\) P99\.5\(nan,[\d.]+\) P99\.9\(nan,[\d.]+\) P100\(nan,25\.0\)$/,
+      /^cluster\.backend\.upstream_rq_time: P0\(nan,[\d.]+\) P25\(nan,[\d.]+\) P50\(nan,[\d.]+\) P75\(nan,[\d.]+\) P90\(nan,[\d.]+\) P95\(nan,[\d.]+\) P99\(nan,[\d.]+\) P99\.5\(nan,[\d.]+\) P99\.9\(nan,[\d.]+\) P100\(nan,20\.0\)$/,
     );
     expect(text.endsWith('\n')).toBe(true);
   });
@@ -65,7 +65,8 @@ describe('json format', () => {
     };
     expect(q.name).toBe('cluster.backend.upstream_rq_time');
     expect(q.values).toHaveLength(10);
-    expect(q.values[9]).toEqual({ interval: null, cumulative: 25 });
+    expect(q.values[9]).toEqual({ interval: null, cumulative: 20 });
+    expect(q.values[0]).toEqual({ interval: null, cumulative: 3 });
   });
   it('omits the histograms element when none match', () => {
     const j = statsJson(sampleStore(), { filter: /downstream/, usedOnly: false, type: 'All' });
@@ -168,5 +169,20 @@ describe('prometheus format', () => {
     s.counter('http.we"ird\\x.downstream_rq_total').inc();
     const out = new PrometheusFormatter().format(s);
     expect(out).toContain('envoy_http_downstream_rq_total{envoy_http_conn_manager_prefix="we\\"ird\\\\x"} 1');
+  });
+});
+
+describe('histogram quantiles', () => {
+  it('clamp to the recorded range', () => {
+    const s = new StatsStore();
+    const h = s.histogram('h');
+    h.record(12);
+    expect(h.quantile(0)).toBe(12);
+    expect(h.quantile(0.5)).toBe(12);
+    expect(h.quantile(1)).toBe(12);
+    h.record(9_000_000);
+    expect(h.quantile(1)).toBe(9_000_000);
+    expect(h.min).toBe(12);
+    expect(h.max).toBe(9_000_000);
   });
 });

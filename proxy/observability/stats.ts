@@ -78,7 +78,7 @@ export class Histogram {
   quantile(q: number): number {
     if (this.sampleCount === 0) return Number.NaN;
     const v = this.interpolate(q);
-    return v < this.min ? this.min : v > this.max ? this.max : v;
+    return Math.max(this.min, Math.min(v, this.max));
   }
 
   private interpolate(q: number): number {

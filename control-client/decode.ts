@@ -117,7 +117,7 @@ function decodeOne<T>(
     for (const e of result.errors) out.errors.push(`${name}: ${e}`);
     return;
   }
-  out.updates.push({ name, value: result.value, version });
+  out.updates.push({ name, value: result.value, version, resource: any });
 }
 
 export function messageOf(err: unknown): string {

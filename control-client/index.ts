@@ -3,6 +3,12 @@ export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 export { type JsonValue, type NodeIdentity, nodeMessage } from './node.js';
 export type { ResponseOutcome } from './protocol.js';
 export { type ResourceType, type ResourceWatcher, type ValidationResult, WILDCARD } from './resource-type.js';
+export {
+  type ResourceSnapshot,
+  type SnapshotResource,
+  snapshotsFromJson,
+  snapshotsToJson,
+} from './snapshot.js';
 export type { ControlPlaneStats, XdsTypeStats } from './stats.js';
 export type { CachedResource } from './type-state.js';
 export {

@@ -6,17 +6,21 @@
  */
 import { type ResourceType, type ResourceWatcher, WILDCARD } from './resource-type.js';
 import { newTypeStats, type XdsTypeStats } from './stats.js';
+import type { AnyMessage } from './wire.js';
 
 export interface CachedResource<T> {
   readonly value: T;
   /** Per-resource version (delta), or the response's version_info (SotW). */
   readonly version: string;
+  /** The resource as received, kept only with retainResourceBytes (for persisting snapshots). */
+  readonly resource: AnyMessage | null;
 }
 
 export interface DecodedUpdate<T> {
   readonly name: string;
   readonly value: T;
   readonly version: string;
+  readonly resource: AnyMessage;
 }
 
 type SubscriptionState = 'requested' | 'exists' | 'absent';
@@ -59,6 +63,7 @@ export class TypeState<T> {
     private readonly initialFetchTimeoutMs: number,
     /** A watcher that throws must not stop the others, the ACK, or the client. */
     private readonly watcherThrew: (err: unknown) => void = () => {},
+    private readonly retainResourceBytes = false,
   ) {}
 
   get isInitialFetchDone(): boolean {
@@ -150,7 +155,15 @@ export class TypeState<T> {
       if (!this.interestedIn(u.name)) continue;
       present?.add(u.name);
       const previous = this.cache.get(u.name);
-      this.cache.set(u.name, { value: u.value, version: u.version });
+      this.cache.set(u.name, {
+        value: u.value,
+        version: u.version,
+        // A copy: the decoded bytes are a view into the whole response's buffer, which must not be
+        // kept alive by one retained resource.
+        resource: this.retainResourceBytes
+          ? { type_url: u.resource.type_url, value: Buffer.from(u.resource.value) }
+          : null,
+      });
       const sub = this.subscriptions.get(u.name);
       if (sub) {
         sub.state = 'exists';
@@ -292,7 +305,8 @@ export class TypeState<T> {
   }
 
   private checkInitialFetchDone(): void {
-    if (this.initialFetchDone || this.subscriptions.size === 0) return;
+    // With no subscription left nothing is pending: a waiter must not hang on a cancelled watch.
+    if (this.initialFetchDone) return;
     for (const sub of this.subscriptions.values()) if (!sub.resolved) return;
     this.initialFetchDone = true;
     for (const resolve of this.initialFetchWaiters.splice(0)) resolve();

@@ -29,6 +29,7 @@ import { DeltaProtocol } from './delta.js';
 import { type NodeIdentity, nodeMessage } from './node.js';
 import type { AdsProtocol, ProtocolHost, ResponseOutcome } from './protocol.js';
 import type { ResourceType, ResourceWatcher } from './resource-type.js';
+import { type ResourceSnapshot, restoreSnapshot, takeSnapshot } from './snapshot.js';
 import { SotwProtocol } from './sotw.js';
 import { type ControlPlaneStats, newControlPlaneStats, type XdsTypeStats } from './stats.js';
 import { type CachedResource, TypeState } from './type-state.js';
@@ -58,6 +59,11 @@ export interface XdsClientOptions {
    * request; true sends it only in the first request of each stream.
    */
   readonly setNodeOnFirstMessageOnly?: boolean;
+  /**
+   * Keep each accepted resource's bytes so snapshot() can persist them (off by default: it holds
+   * the serialized form of every resource in memory next to its translated value).
+   */
+  readonly retainResourceBytes?: boolean;
   /** user_agent_version when the node does not give one. */
   readonly version?: string;
   readonly hooks?: XdsClientHooks;
@@ -179,6 +185,28 @@ export class XdsClient {
     return state?.cache ?? new Map();
   }
 
+  /**
+   * The accepted resources of a type as received, for persisting (needs retainResourceBytes).
+   * Undefined for a type nobody has watched.
+   */
+  snapshot(typeUrl: string): ResourceSnapshot | undefined {
+    if (!this.options.retainResourceBytes) throw new Error('snapshot() needs retainResourceBytes: true');
+    const state = this.types.get(typeUrl);
+    return state === undefined ? undefined : takeSnapshot(state);
+  }
+
+  /**
+   * Startup from a persisted snapshot while the control plane may be unreachable: watch first,
+   * then restore in the same turn (before the stream's first request, so the restored versions
+   * are what the server is told). Resources go through decode and validate and reach watchers as
+   * an accepted response would; subscriptions they satisfy count as fetched. Returns the errors
+   * (nothing is restored if there are any).
+   */
+  restore<T>(type: ResourceType<T, unknown>, snapshot: ResourceSnapshot): string[] {
+    if (this.closed) return ['XdsClient is closed'];
+    return restoreSnapshot(this.stateFor(type) as TypeState<unknown>, snapshot);
+  }
+
   /** Closes the stream and the channel and cancels every timer. Watchers hear nothing more. */
   close(): void {
     if (this.closed) return;
@@ -196,8 +224,11 @@ export class XdsClient {
   private stateFor<T>(type: ResourceType<T, unknown>): TypeState<T> {
     let state = this.types.get(type.typeUrl) as TypeState<T> | undefined;
     if (state === undefined) {
-      state = new TypeState<T>(type, this.initialFetchTimeoutMs, (err) =>
-        this.warn(`${type.typeUrl} watcher threw: ${messageOf(err)}`),
+      state = new TypeState<T>(
+        type,
+        this.initialFetchTimeoutMs,
+        (err) => this.warn(`${type.typeUrl} watcher threw: ${messageOf(err)}`),
+        this.options.retainResourceBytes ?? false,
       );
       this.types.set(type.typeUrl, state as TypeState<unknown>);
     } else if (state.type !== type) {

@@ -1,0 +1,114 @@
+import { Issues } from '../config/issues.js';
+import { type ClusterModel, clusterModelsEqual } from '../model/cluster.js';
+import type { StatsStore } from '../observability/stats.js';
+import type { ClusterLookup } from './cluster.js';
+import type { ClusterDiscoveryFactory } from './discovery.js';
+import { ManagedCluster } from './managed-cluster.js';
+
+/**
+ * Owns every running cluster by name. Clusters come and go as config changes (bootstrap now, CDS
+ * later): an update with an equal model keeps the running cluster with its pools, host health and
+ * balancer state; a changed model builds a new cluster and drains the old one's pools, so requests
+ * that already picked a host on the old one finish there. Lookups are a map get: the data path
+ * holds no lock and never sees a half-built cluster.
+ */
+export interface ClusterManagerDeps {
+  readonly stats: StatsStore;
+  /** Discovery factories by Cluster.type (STATIC, STRICT_DNS, LOGICAL_DNS); EDS needs none. */
+  readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
+}
+
+export type ClusterChange = 'added' | 'updated' | 'unchanged';
+
+export class ClusterManager implements ClusterLookup {
+  private readonly clusters = new Map<string, ManagedCluster>();
+  private readonly stats: StatsStore;
+  private readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
+
+  constructor(deps: ClusterManagerDeps) {
+    this.stats = deps.stats;
+    this.discoveries = deps.discoveries;
+  }
+
+  get(name: string): ManagedCluster | undefined {
+    return this.clusters.get(name);
+  }
+
+  names(): string[] {
+    return [...this.clusters.keys()];
+  }
+
+  all(): IterableIterator<ManagedCluster> {
+    return this.clusters.values();
+  }
+
+  /**
+   * Checks that every model can be built (its discovery type is registered). Reports under
+   * `path[i]`; call before addOrUpdate so bad config is rejected as a whole.
+   */
+  validate(models: readonly ClusterModel[], path: string, issues: Issues): void {
+    const seen = new Set<string>();
+    models.forEach((m, i) => {
+      if (m.type !== 'EDS' && !this.discoveries.has(m.type)) {
+        issues.error(`${path}[${i}].type`, `cluster type ${m.type} is not supported`);
+      }
+      if (seen.has(m.name)) issues.error(`${path}[${i}].name`, `duplicate cluster name ${m.name}`);
+      seen.add(m.name);
+    });
+  }
+
+  /** Adds a cluster or replaces one of the same name (kept as is when the model is equal). */
+  addOrUpdate(model: ClusterModel): ClusterChange {
+    const old = this.clusters.get(model.name);
+    if (old !== undefined && clusterModelsEqual(old.model, model)) return 'unchanged';
+    const discovery = model.type === 'EDS' ? null : this.discoveries.get(model.type);
+    if (discovery === undefined) {
+      const issues = new Issues();
+      issues.error(`clusters.${model.name}.type`, `cluster type ${model.type} is not supported`);
+      issues.throwIfErrors(`cluster ${model.name}`);
+    }
+    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null);
+    this.clusters.set(model.name, fresh);
+    if (old === undefined) return 'added';
+    old.drain();
+    return 'updated';
+  }
+
+  /** Removes a cluster; its pools drain. False when there was none by that name. */
+  remove(name: string): boolean {
+    const c = this.clusters.get(name);
+    if (c === undefined) return false;
+    this.clusters.delete(name);
+    c.drain();
+    return true;
+  }
+
+  /**
+   * Makes the set of clusters exactly `models` (state-of-the-world, as bootstrap and CDS deliver
+   * it): adds new ones, updates changed ones, removes the rest.
+   */
+  setClusters(models: readonly ClusterModel[]): void {
+    const keep = new Set<string>();
+    for (const m of models) {
+      keep.add(m.name);
+      this.addOrUpdate(m);
+    }
+    for (const name of [...this.clusters.keys()]) if (!keep.has(name)) this.remove(name);
+  }
+
+  /** Resolves when every current cluster has its first host list (DNS answered, or failed). */
+  async initialized(): Promise<void> {
+    await Promise.all([...this.clusters.values()].map((c) => c.initialized));
+  }
+
+  /** Drains every cluster (graceful shutdown): no discovery, pools close when idle. */
+  drainAll(): void {
+    for (const c of this.clusters.values()) c.drain();
+  }
+
+  /** Closes everything now. */
+  shutdown(): void {
+    for (const c of this.clusters.values()) c.destroy();
+    this.clusters.clear();
+  }
+}

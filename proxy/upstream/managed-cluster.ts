@@ -1,0 +1,271 @@
+import type { ClusterModel, LoadAssignmentModel } from '../model/cluster.js';
+import type { StatsStore } from '../observability/stats.js';
+import type { UpstreamCluster } from './cluster.js';
+import { ClusterStats } from './cluster-stats.js';
+import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.js';
+import { hostsFromAssignment } from './discovery.js';
+import { HealthFlag, Host, localityKey } from './host.js';
+import { Http1Pool } from './http1-pool.js';
+import { Http2Pool } from './http2-pool.js';
+import type { LbContext, LoadBalancer } from './load-balancer.js';
+import type { ConnectionPool } from './upstream-stream.js';
+
+/**
+ * One running cluster: its hosts (kept across discovery updates when unchanged), the load balancer
+ * over the hosts that may take traffic, and a connection pool per host. Built by the cluster
+ * manager from a ClusterModel; never reconfigured (a changed model builds a new one).
+ *
+ * Host selection: the lowest priority level whose hosts are at least half healthy (weighted by the
+ * overprovisioning factor, as Envoy's priority load) balances over its healthy hosts; failing that,
+ * the healthy hosts of every level; and if fewer than 50% of all hosts are healthy (Envoy's default
+ * healthy_panic_threshold), panic mode balances over every host of the lowest level.
+ * Full priority spill-over and locality weighting come with the resilience and LB issues.
+ */
+const PANIC_THRESHOLD = 0.5;
+const EDS_FLAGS = HealthFlag.FailedEdsHealth | HealthFlag.DegradedEdsHealth;
+
+export class ManagedCluster implements UpstreamCluster, DiscoverySink {
+  readonly name: string;
+  readonly stats: ClusterStats;
+  readonly protocol: 'http1' | 'http2';
+  readonly connectTimeoutMs: number;
+  /** Resolves once the first host list arrived (or discovery reported its first failure). */
+  readonly initialized: Promise<void>;
+
+  private hosts: Host[] = [];
+  private lb: LoadBalancer;
+  private panic = false;
+  private readonly pools = new Map<Host, ConnectionPool>();
+  private readonly listeners: Array<() => void> = [];
+  private markInitialized!: () => void;
+  private isInitialized = false;
+  private stopped = false;
+
+  constructor(
+    readonly model: ClusterModel,
+    store: StatsStore,
+    private readonly discovery: HostDiscovery | null,
+  ) {
+    this.name = model.name;
+    this.stats = new ClusterStats(store, model.name);
+    this.protocol = model.protocol;
+    this.connectTimeoutMs = model.connectTimeoutMs;
+    this.lb = model.lbFactory.create([], model.lbConfig, null);
+    this.initialized = new Promise((r) => {
+      this.markInitialized = r;
+    });
+    if (discovery === null) this.finishInit();
+    else discovery.start(this);
+  }
+
+  // --- UpstreamCluster (data path) ---
+
+  chooseHost(ctx: LbContext | null): Host | null {
+    const h = this.lb.chooseHost(ctx);
+    if (h === null) this.stats.upstream_cx_none_healthy.inc();
+    else if (this.panic) this.stats.lb_healthy_panic.inc();
+    return h;
+  }
+
+  poolFor(host: Host): ConnectionPool {
+    let p = this.pools.get(host);
+    if (p === undefined) {
+      p = this.createPool(host);
+      // A host that already left the cluster (picked just before an update) gets a pool that
+      // closes its connections once its streams end.
+      if (this.stopped || !this.hosts.includes(host)) p.drain();
+      else this.pools.set(host, p);
+    }
+    return p;
+  }
+
+  allHosts(): readonly Host[] {
+    return this.hosts;
+  }
+
+  // --- DiscoverySink (control path) ---
+
+  setHosts(list: readonly DiscoveredHost[]): void {
+    if (this.stopped) return;
+    const current = new Map<string, Host>();
+    for (const h of this.hosts)
+      current.set(identity(h.key, h.hostname, h.weight, h.priority, localityKey(h.locality)), h);
+    const next: Host[] = [];
+    const seen = new Set<string>();
+    let changed = false;
+    for (const d of list) {
+      const i = d.init;
+      const probe = new Host(i);
+      const id = identity(
+        probe.key,
+        probe.hostname,
+        probe.weight,
+        probe.priority,
+        localityKey(probe.locality),
+      );
+      if (seen.has(id)) continue; // the same address twice (e.g. two names resolving alike)
+      seen.add(id);
+      let h = current.get(id);
+      if (h === undefined) {
+        h = probe;
+        changed = true;
+      } else current.delete(id);
+      const flags = (h.healthFlags & ~EDS_FLAGS) | d.edsHealthFlags;
+      if (flags !== h.healthFlags) {
+        h.healthFlags = flags;
+        changed = true;
+      }
+      next.push(h);
+    }
+    // Hosts that left: their pools drain (requests in flight finish), then close.
+    for (const gone of current.values()) {
+      changed = true;
+      const p = this.pools.get(gone);
+      if (p !== undefined) {
+        this.pools.delete(gone);
+        p.drain();
+      }
+    }
+    if (changed || next.length !== this.hosts.length) {
+      this.hosts = next;
+      this.stats.membership_change.inc();
+      this.rebuild();
+    }
+    this.finishInit();
+  }
+
+  updateResult(ok: boolean): void {
+    this.stats.update_attempt.inc();
+    if (ok) this.stats.update_success.inc();
+    else {
+      this.stats.update_failure.inc();
+      this.finishInit();
+    }
+  }
+
+  /** EDS: endpoints pushed by the control plane (an EDS cluster has no hosts until then). */
+  updateEndpoints(assignment: LoadAssignmentModel): void {
+    this.stats.update_attempt.inc();
+    this.setHosts(hostsFromAssignment(assignment));
+    this.stats.update_success.inc();
+  }
+
+  /** Health checking / outlier detection changed host health flags: rebuild the balancer. */
+  refreshHealth(): void {
+    if (!this.stopped) this.rebuild();
+  }
+
+  /** Called after every membership or health change (health checkers, /clusters). */
+  onHostsChanged(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  /** Stops discovery; pools finish their streams and close. */
+  drain(): void {
+    this.stop();
+    for (const p of this.pools.values()) p.drain();
+    this.pools.clear();
+  }
+
+  /** Stops discovery and closes every connection now. */
+  destroy(): void {
+    this.stop();
+    for (const p of this.pools.values()) p.destroy();
+    this.pools.clear();
+  }
+
+  /** Pools currently held (for tests and /clusters). */
+  get poolCount(): number {
+    return this.pools.size;
+  }
+
+  private stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.discovery?.stop();
+    this.finishInit();
+  }
+
+  private finishInit(): void {
+    if (this.isInitialized) return;
+    this.isInitialized = true;
+    this.markInitialized();
+  }
+
+  private createPool(host: Host): ConnectionPool {
+    const m = this.model;
+    if (m.protocol === 'http2' && m.http2 !== null) {
+      return new Http2Pool(host, this.stats, {
+        connectTimeoutMs: m.connectTimeoutMs,
+        idleTimeoutMs: m.idleTimeoutMs,
+        maxConcurrentStreams: m.http2.maxConcurrentStreams,
+        initialStreamWindowSize: m.http2.initialStreamWindowSize,
+        initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
+        maxRequestsPerConnection: m.maxRequestsPerConnection,
+      });
+    }
+    return new Http1Pool(host, this.stats, {
+      connectTimeoutMs: m.connectTimeoutMs,
+      idleTimeoutMs: m.idleTimeoutMs,
+      maxRequestsPerConnection: m.maxRequestsPerConnection,
+    });
+  }
+
+  private rebuild(): void {
+    const hosts = this.hosts;
+    let healthy = 0;
+    let degraded = 0;
+    for (const h of hosts) {
+      if (h.healthy) healthy++;
+      if (h.degraded) degraded++;
+    }
+    const s = this.stats;
+    s.membership_total.set(hosts.length);
+    s.membership_healthy.set(healthy);
+    s.membership_degraded.set(degraded);
+    const { eligible, panic } = selectEligible(
+      hosts,
+      healthy,
+      this.model.loadAssignment.overprovisioningFactor,
+    );
+    this.panic = panic;
+    this.lb = this.model.lbFactory.create(eligible, this.model.lbConfig, this.lb);
+    for (const cb of this.listeners) cb();
+  }
+}
+
+function identity(key: string, hostname: string, weight: number, priority: number, locality: string): string {
+  return `${key}|${hostname}|${weight}|${priority}|${locality}`;
+}
+
+/** The hosts the balancer may pick, per the rules in the header comment. */
+function selectEligible(
+  hosts: readonly Host[],
+  healthyCount: number,
+  overprovisioning: number,
+): { eligible: Host[]; panic: boolean } {
+  if (hosts.length === 0) return { eligible: [], panic: false };
+  if (healthyCount / hosts.length < PANIC_THRESHOLD) {
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const h of hosts) lowest = Math.min(lowest, h.priority);
+    return { eligible: hosts.filter((h) => h.priority === lowest), panic: true };
+  }
+  const levels = new Map<number, { total: number; healthy: Host[] }>();
+  for (const h of hosts) {
+    let l = levels.get(h.priority);
+    if (l === undefined) {
+      l = { total: 0, healthy: [] };
+      levels.set(h.priority, l);
+    }
+    l.total++;
+    if (h.healthy) l.healthy.push(h);
+  }
+  const order = [...levels.keys()].sort((a, b) => a - b);
+  for (const p of order) {
+    const l = levels.get(p)!;
+    if ((l.healthy.length / l.total) * (overprovisioning / 100) >= 1 || l.healthy.length === l.total) {
+      return { eligible: l.healthy, panic: false };
+    }
+  }
+  return { eligible: hosts.filter((h) => h.healthy), panic: false };
+}

@@ -1,4 +1,4 @@
-import net, { type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { AccessLogSink } from '../../../../http/access-log-sink.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import { StreamInfo } from '../../../../http/stream-info.js';
@@ -7,34 +7,16 @@ import type { TcpProxyConfig } from '../../../../model/listener.js';
 import type { Counter, Gauge, StatsStore } from '../../../../observability/stats.js';
 import type { ClusterLookup, UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host } from '../../../../upstream/host.js';
+import { connectTcp, type TcpConnectResult } from '../../../../upstream/tcp-connect.js';
 
-/** Opens an upstream TCP connection to a host (the upstream side may supply its own). */
-export type TcpConnector = (host: Host, cluster: UpstreamCluster) => Socket;
+/**
+ * Opens an upstream TCP connection to a host; the callback runs exactly once. The default is the
+ * upstream side's connector (connect_timeout and upstream_cx_* stats are kept there).
+ */
+export type TcpConnector = (host: Host, cluster: UpstreamCluster, cb: (r: TcpConnectResult) => void) => void;
 
-/** Default connector: a plain connect with the cluster's connect_timeout, counted in cluster stats. */
-export const netConnector: TcpConnector = (host, cluster) => {
-  const s = net.connect({ host: host.address, port: host.port, allowHalfOpen: true });
-  const stats = cluster.stats;
-  stats.upstream_cx_total.inc();
-  host.cxTotal++;
-  s.setTimeout(cluster.connectTimeoutMs);
-  s.once('timeout', () => {
-    if (s.connecting) {
-      stats.upstream_cx_connect_timeout.inc();
-      s.destroy(new Error('connect timeout'));
-    }
-  });
-  s.once('connect', () => {
-    s.setTimeout(0);
-    stats.upstream_cx_active.inc();
-    host.cxActive++;
-    s.once('close', () => {
-      stats.upstream_cx_active.dec();
-      stats.upstream_cx_destroy.inc();
-      host.cxActive--;
-    });
-  });
-  return s;
+export const defaultTcpConnector: TcpConnector = (host, cluster, cb) => {
+  connectTcp(host, cluster.stats, cluster.connectTimeoutMs, cb);
 };
 
 /** tcp.<stat_prefix>.* under Envoy's names. */
@@ -85,7 +67,7 @@ export class TcpProxy {
     readonly deps: TcpProxyDeps,
   ) {
     this.stats = new TcpProxyStats(deps.stats, cfg.statPrefix);
-    this.connector = deps.connector ?? netConnector;
+    this.connector = deps.connector ?? defaultTcpConnector;
     this.sinks = [];
     for (const l of cfg.accessLogs) if (l.sink !== null) this.sinks.push(l.sink);
   }
@@ -124,6 +106,8 @@ class TcpSession implements TimerTarget {
   private lastActivity = performance.now();
   private readonly timer = new TimerEntry(this, 0);
   private closed = false;
+  private downClosed = false;
+  private upClosed = false;
 
   constructor(
     private readonly proxy: TcpProxy,
@@ -133,7 +117,7 @@ class TcpSession implements TimerTarget {
     info.downstreamRemoteAddress = `${down.remoteAddress}:${down.remotePort}`;
     info.downstreamLocalAddress = `${down.localAddress}:${down.localPort}`;
     down.on('error', () => this.close());
-    down.on('close', () => this.close());
+    down.on('close', () => this.onDownClose());
     // Hold downstream bytes until the upstream is connected.
     down.pause();
   }
@@ -165,22 +149,21 @@ class TcpSession implements TimerTarget {
     this.attempts++;
     this.info.attemptCount = this.attempts;
     this.info.upstreamHost = host.key;
-    const up = this.proxy.connector(host, cluster);
-    this.upstream = up;
-    up.once('connect', () => this.onConnected(up));
-    up.once('error', () => {
-      if (up.connecting || !this.info.upstreamLocalAddress) {
-        cluster.stats.upstream_cx_connect_fail.inc();
-        host.cxConnectFail++;
-        up.destroy();
-        if (this.closed) return;
-        if (this.attempts < this.proxy.cfg.maxConnectAttempts) this.connect();
-        else {
-          this.info.setFlag(ResponseFlag.UpstreamConnectionFailure);
-          this.close();
-        }
-      } else this.close();
-    });
+    this.proxy.connector(host, cluster, (r) => this.onConnectResult(r, host));
+  }
+
+  private onConnectResult(r: TcpConnectResult, host: Host): void {
+    if (r.ok) {
+      this.onConnected(r.socket);
+      return;
+    }
+    if (this.closed) return;
+    if (this.attempts < this.proxy.cfg.maxConnectAttempts) this.connect();
+    else {
+      this.info.setFlag(ResponseFlag.UpstreamConnectionFailure);
+      this.info.upstreamHost = host.key;
+      this.close();
+    }
   }
 
   private onConnected(up: Socket): void {
@@ -188,17 +171,18 @@ class TcpSession implements TimerTarget {
       up.destroy();
       return;
     }
+    this.upstream = up;
+    // Half-close passes through, so our side must not end itself when the upstream sends FIN.
+    up.allowHalfOpen = true;
     this.info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
     const down = this.down;
     const stats = this.proxy.stats;
-    const cstats = this.cluster!.stats;
-    up.on('close', () => this.close());
+    up.on('close', () => this.onUpClose());
     up.on('error', () => this.close());
     // Each direction: write, and stop reading the source while the sink's buffer is full.
     down.on('data', (c: Buffer) => {
       this.lastActivity = performance.now();
       stats.downstream_cx_rx_bytes_total.inc(c.length);
-      cstats.upstream_cx_tx_bytes_total.inc(c.length);
       this.info.bytesReceived += c.length;
       if (!up.write(c)) {
         stats.downstream_flow_control_paused_reading_total.inc();
@@ -212,7 +196,6 @@ class TcpSession implements TimerTarget {
     up.on('data', (c: Buffer) => {
       this.lastActivity = performance.now();
       stats.downstream_cx_tx_bytes_total.inc(c.length);
-      cstats.upstream_cx_rx_bytes_total.inc(c.length);
       this.info.bytesSent += c.length;
       if (!down.write(c)) up.pause();
     });
@@ -223,6 +206,23 @@ class TcpSession implements TimerTarget {
     const idle = this.proxy.cfg.idleTimeoutMs;
     if (idle > 0) sharedWheel.schedule(this.timer, idle);
     down.resume();
+  }
+
+  /** A side closed normally: let the other flush what it holds before it closes too. */
+  private onDownClose(): void {
+    this.downClosed = true;
+    const up = this.upstream;
+    if (up === null || this.upClosed) this.close();
+    else up.end();
+  }
+
+  private onUpClose(): void {
+    this.upClosed = true;
+    if (this.downClosed) this.close();
+    else {
+      this.proxy.stats.upstream_flush_total.inc();
+      this.down.end();
+    }
   }
 
   onTimer(): void {

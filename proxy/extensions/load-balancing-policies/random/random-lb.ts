@@ -5,6 +5,8 @@ import { HOST_RESELECT_ATTEMPTS, wasTried } from '../common/previous-hosts.js';
 import type { Rng } from '../common/rng.js';
 import { allWeightsEqual, hostWeight } from '../common/weights.js';
 
+const INV_TWO_POW_32 = 1 / 4294967296;
+
 /**
  * RANDOM: each pick independent, host i chosen with probability weight_i / sum of weights (with
  * equal weights, a plain uniform index). O(1) per pick through an alias table built once per
@@ -41,6 +43,7 @@ export class RandomLoadBalancer implements LoadBalancer {
   private pickOnce(): Host {
     const table = this.table;
     if (table === null) return this.hosts[this.rng.nextInt(this.hosts.length)];
-    return this.hosts[table.sample(this.rng.nextFloat())];
+    // 32 random bits resolve weights far finer than any configured ratio; one draw, not two.
+    return this.hosts[table.sample(this.rng.nextU32() * INV_TWO_POW_32)];
   }
 }

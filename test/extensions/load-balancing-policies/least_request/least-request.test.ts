@@ -76,6 +76,16 @@ describe('least request, equal weights (power of two choices)', () => {
     const active = hosts.map((h) => h.rqActive);
     expect(Math.max(...active) - Math.min(...active)).toBeLessThanOrEqual(3);
   });
+  it('lets a host already tried lose to any other candidate, even a busier one', () => {
+    const hosts = makeHosts(3);
+    hosts[1].rqActive = 50;
+    hosts[2].rqActive = 50;
+    const { f, config } = setup(11);
+    const lb = f.create(hosts, config, null);
+    const counts = countPicks(lb, hosts, 3000, ctxWithHash(undefined, [hosts[0]]));
+    // Host 0 is chosen only when every draw of every attempt lands on it: (1/3)^2 per attempt.
+    expect(counts[0]).toBeLessThan(5);
+  });
 });
 
 describe('least request, unequal weights (EDF over weight / (active + 1)^bias)', () => {

@@ -92,11 +92,14 @@ const SIMPLE: Readonly<Record<string, Piece[]>> = {
 export class StartTimeFormat {
   private constructor(private readonly pieces: readonly Piece[] | null) {}
 
-  static readonly DEFAULT = new StartTimeFormat(null);
+  /** The default format; each START_TIME operator compiles its own, so caches are not shared. */
+  static defaultFormat(): StartTimeFormat {
+    return new StartTimeFormat(null);
+  }
 
   /** Parses `fmt`; returns an error message for an unknown specifier. */
   static compile(fmt: string): StartTimeFormat | string {
-    if (fmt === '') return StartTimeFormat.DEFAULT;
+    if (fmt === '') return StartTimeFormat.defaultFormat();
     const pieces: Piece[] = [];
     let lit = '';
     for (let i = 0; i < fmt.length; i++) {
@@ -138,10 +141,37 @@ export class StartTimeFormat {
     return new StartTimeFormat(pieces);
   }
 
+  // Formatting a date is the most expensive operator by far (microseconds); streams starting in
+  // the same second share everything up to the fraction, and in the same millisecond everything.
+  private lastMs = Number.NaN;
+  private lastText = '';
+  private lastSecond = Number.NaN;
+  private secondPrefix = '';
+
   format(epochMs: number): string {
+    if (epochMs === this.lastMs) return this.lastText;
+    const text = this.pieces === null ? this.iso(epochMs) : this.custom(epochMs);
+    this.lastMs = epochMs;
+    this.lastText = text;
+    return text;
+  }
+
+  /** `2024-04-15T20:17:00.310Z`, the date part computed once per second. */
+  private iso(epochMs: number): string {
+    const sec = Math.floor(epochMs / 1000);
+    if (sec !== this.lastSecond) {
+      const full = new Date(sec * 1000).toISOString();
+      this.lastSecond = sec;
+      // Everything up to and including the '.' before the milliseconds.
+      this.secondPrefix = full.slice(0, full.length - 4);
+    }
+    const ms = Math.floor(epochMs - sec * 1000);
+    return `${this.secondPrefix}${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+  }
+
+  private custom(epochMs: number): string {
     const d = new Date(epochMs);
-    const pieces = this.pieces;
-    if (pieces === null) return d.toISOString();
+    const pieces = this.pieces!;
     let out = '';
     for (let i = 0; i < pieces.length; i++) {
       const p = pieces[i];

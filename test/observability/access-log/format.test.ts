@@ -146,6 +146,19 @@ describe('text format operators', () => {
 });
 
 describe('start time', () => {
+  it('formats the default ISO form across milliseconds and seconds (cached per second)', () => {
+    const f = StartTimeFormat.compile('');
+    if (typeof f === 'string') throw new Error(f);
+    const t = Date.UTC(2024, 11, 31, 23, 59, 59, 7);
+    expect(f.format(t)).toBe('2024-12-31T23:59:59.007Z');
+    expect(f.format(t)).toBe('2024-12-31T23:59:59.007Z');
+    expect(f.format(t + 43)).toBe('2024-12-31T23:59:59.050Z');
+    expect(f.format(t + 992)).toBe('2024-12-31T23:59:59.999Z');
+    expect(f.format(t + 993)).toBe('2025-01-01T00:00:00.000Z');
+    expect(f.format(t - 7_000)).toBe('2024-12-31T23:59:52.000Z');
+    for (let ms = t; ms < t + 3000; ms += 37) expect(f.format(ms)).toBe(new Date(ms).toISOString());
+  });
+
   it('pads fractions and handles the epoch', () => {
     const f = StartTimeFormat.compile('%E6S|%1f|%9f|%y|%e');
     if (typeof f === 'string') throw new Error(f);

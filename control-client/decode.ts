@@ -2,7 +2,7 @@
  * Turning the resources of one response into validated values, collecting every error rather than
  * stopping at the first, so a NACK tells the operator everything that is wrong at once.
  */
-import type { ResourceType } from './resource-type.js';
+import type { ResourceType, ValidationResult } from './resource-type.js';
 import type { DecodedUpdate } from './type-state.js';
 import {
   type AnyMessage,
@@ -90,7 +90,14 @@ function decodeOne<T>(
   }
   if (name === '') name = wrapperName;
   if (name === '') {
-    out.errors.push(`${label}: resource has no name`);
+    // A type whose decode records problems instead of throwing may yield no name; its own errors
+    // say more than "no name" does.
+    const early = safeValidate(type, raw);
+    if (early !== null && 'errors' in early && early.errors.length > 0) {
+      for (const e of early.errors) out.errors.push(`${label}: ${e}`);
+    } else {
+      out.errors.push(`${label}: resource has no name`);
+    }
     return;
   }
   if (wrapperName !== '' && wrapperName !== name) {
@@ -118,6 +125,14 @@ function decodeOne<T>(
     return;
   }
   out.updates.push({ name, value: result.value, version, resource: any });
+}
+
+function safeValidate<T>(type: ResourceType<T, unknown>, raw: unknown): ValidationResult<T> | null {
+  try {
+    return type.validate(raw);
+  } catch {
+    return null;
+  }
 }
 
 export function messageOf(err: unknown): string {

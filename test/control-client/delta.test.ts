@@ -110,6 +110,25 @@ describe('XdsClient delta', () => {
     expect(client.resources(assignmentType).get('e2')?.version).toBe('b');
   });
 
+  it('a subscribed name the server reports in removed_resources does not exist, without waiting', async () => {
+    const { server, client } = await setup({ initialFetchTimeoutMs: 10_000 });
+    const rec = new Recorder<Assignment>();
+    client.watch(assignmentType, 'ghost', rec);
+    const s = await server.stream(0);
+    await s.next();
+    s.send({
+      system_version_info: '1',
+      nonce: 'r',
+      type_url: ASSIGNMENT_URL,
+      resources: [],
+      removed_resources: ['ghost'],
+    });
+    await s.next();
+    await client.whenInitialFetchDone(ASSIGNMENT_URL);
+    expect(rec.events).toEqual(['absent ghost']);
+    expect(client.typeStats(ASSIGNMENT_URL)?.init_fetch_timeout).toBe(0);
+  });
+
   it('NACKs a bad delta response with the nonce and every error, changing nothing', async () => {
     const { server, client } = await setup();
     const rec = new Recorder<Assignment>();

@@ -263,6 +263,10 @@ describe('XdsClient state of the world', () => {
       resources: [
         { type_url: 'type.googleapis.com/remora.test.Other', value: Buffer.from([8, 1]) },
         { type_url: THING_URL, value: Buffer.from([0x0a, 0xff, 0xff, 0xff]) },
+        thingAny('', 'bad-x'),
+        thingAny('', 'fine'),
+        thingAny('dup', 'a'),
+        thingAny('dup', 'b'),
       ],
     });
     const nack = await s.next<DiscoveryRequest>();
@@ -273,6 +277,11 @@ describe('XdsClient state of the world', () => {
       'resources[0]: type URL "type.googleapis.com/remora.test.Other"',
     );
     expect(nack.error_detail?.message).toContain('resources[1]: cannot decode');
+    // No name: the type's own errors if it has any, else "no name".
+    expect(nack.error_detail?.message).toContain('resources[2]: value: "bad-x" is not allowed');
+    expect(nack.error_detail?.message).toContain('resources[3]: resource has no name');
+    expect(nack.error_detail?.message).toContain('dup: duplicate resource name in one response');
+    expect(nack.error_detail?.message.split('\n')).toHaveLength(5);
     // A response for a type nobody asked for is ignored, not answered.
     s.send({
       version_info: '9',
@@ -309,6 +318,28 @@ describe('XdsClient state of the world', () => {
     });
     await until(() => rec.values.has('never'));
     expect(rec.events).toEqual(['absent never', 'update never']);
+  });
+
+  it('close() cancels the does-not-exist timers: a closed client hears nothing more', async () => {
+    const { server, client } = await setup({ initialFetchTimeoutMs: 150 });
+    const closed = new Recorder<Assignment>();
+    client.watch(assignmentType, 'never', closed);
+    await (await server.stream(0)).next();
+    client.close();
+    // A second client with the same timeout, started later, is the clock: when its timer has
+    // fired, the closed client's would have too.
+    const witness = new XdsClient({ target: server.target, node: { id: 'w' }, initialFetchTimeoutMs: 150 });
+    try {
+      const rec = new Recorder<Assignment>();
+      witness.watch(assignmentType, 'never', rec);
+      await witness.whenInitialFetchDone(ASSIGNMENT_URL);
+      expect(rec.events).toEqual(['absent never']);
+      expect(closed.events).toEqual([]);
+      expect(client.connected).toBe(false);
+      expect(() => client.watch(assignmentType, 'x', closed)).toThrow('closed');
+    } finally {
+      witness.close();
+    }
   });
 
   it('a late second watcher of a known name gets the current value without a new request', async () => {

@@ -50,24 +50,27 @@ function listProtos(dir: string, out: string[]): void {
 }
 
 export class Schema {
-  readonly root: protobuf.Root;
   /** Full message name (no leading dot) → type, for every message in the schema. */
   private readonly types = new Map<string, MessageType>();
 
-  constructor(dir: string) {
+  /** Wraps an already loaded root (tests use this for Envoy's official protos). */
+  constructor(readonly root: protobuf.Root) {
+    root.resolveAll();
+    this.collect(root);
+  }
+
+  /** Loads every .proto under `dir`; imports are written relative to `dir`, as in Envoy's tree. */
+  static fromDir(dir: string): Schema {
     const files: string[] = [];
     listProtos(dir, files);
     const root = new protobuf.Root();
-    // Imports are written relative to proto/ (as in Envoy's tree); the bundled well-known types
-    // are matched by protobufjs before this is consulted.
+    // The bundled well-known types (google/protobuf/*) are matched by protobufjs before this runs.
     root.resolvePath = (_origin, target) => (target.startsWith(dir) ? target : join(dir, target));
     root.loadSync(
       files.map((f) => relative(dir, f).split(sep).join('/')),
       { keepCase: true },
     );
-    root.resolveAll();
-    this.root = root;
-    this.collect(root);
+    return new Schema(root);
   }
 
   private collect(ns: protobuf.NamespaceBase): void {
@@ -101,7 +104,7 @@ let shared: Schema | undefined;
 
 /** The process-wide schema, loaded on first use (the protos never change while running). */
 export function schema(): Schema {
-  if (shared === undefined) shared = new Schema(protoDir());
+  if (shared === undefined) shared = Schema.fromDir(protoDir());
   return shared;
 }
 

@@ -8,7 +8,7 @@ let testSchemaCache: Schema | undefined;
 
 /** test/config/fixtures/protos: every proto3 JSON rule in one small package (remora.test.v1). */
 export function testSchema(): Schema {
-  testSchemaCache ??= new Schema(fileURLToPath(new URL('./fixtures/protos', import.meta.url)));
+  testSchemaCache ??= Schema.fromDir(fileURLToPath(new URL('./fixtures/protos', import.meta.url)));
   return testSchemaCache;
 }
 

@@ -44,8 +44,16 @@ export interface ControlPlaneStats {
   stream_failures: number;
   /** Responses received, all types. */
   responses_received: number;
+  /** The management server's self-description (ControlPlane.identifier of the last response that had one). */
+  identifier: string;
 }
 
 export function newControlPlaneStats(): ControlPlaneStats {
-  return { connected_state: 0, stream_attempts: 0, stream_failures: 0, responses_received: 0 };
+  return {
+    connected_state: 0,
+    stream_attempts: 0,
+    stream_failures: 0,
+    responses_received: 0,
+    identifier: '',
+  };
 }

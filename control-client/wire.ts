@@ -73,6 +73,7 @@ export interface DiscoveryResponse {
   canary: boolean;
   type_url: string;
   nonce: string;
+  control_plane?: { identifier: string } | null;
 }
 
 export interface ResourceMessage {
@@ -99,6 +100,7 @@ export interface DeltaDiscoveryResponse {
   type_url: string;
   nonce: string;
   removed_resources: string[];
+  control_plane?: { identifier: string } | null;
 }
 
 export const RESOURCE_WRAPPER_TYPE_URL = 'type.googleapis.com/envoy.service.discovery.v3.Resource';

@@ -276,6 +276,8 @@ export class XdsClient {
   private onData(call: AnyStream, msg: object): void {
     if (call !== this.call) return;
     this.controlPlane.responses_received++;
+    const identifier = (msg as { control_plane?: { identifier?: string } | null }).control_plane?.identifier;
+    if (identifier) this.controlPlane.identifier = identifier;
     // The stream works: the next failure starts the backoff from the beginning again.
     this.backoff.reset();
     this.setConnected(true);

@@ -63,7 +63,13 @@ describe('XdsClient state of the world', () => {
     expect(first.node?.metadata?.fields.team.stringValue).toBe('a');
     expect(first.node?.metadata?.fields.n.numberValue).toBe(1);
 
-    s.send({ version_info: 'v1', nonce: 'nonce-1', type_url: THING_URL, resources: [thingAny('a', 'one')] });
+    s.send({
+      version_info: 'v1',
+      nonce: 'nonce-1',
+      type_url: THING_URL,
+      resources: [thingAny('a', 'one')],
+      control_plane: { identifier: 'test-cp' },
+    });
     const ack = await s.next<DiscoveryRequest>();
     expect(ack.version_info).toBe('v1');
     expect(ack.response_nonce).toBe('nonce-1');
@@ -74,6 +80,8 @@ describe('XdsClient state of the world', () => {
     expect(rec.values.get('a')).toEqual({ name: 'a', value: 'one' });
     await client.whenInitialFetchDone(THING_URL);
     expect(client.connected).toBe(true);
+    expect(client.controlPlane.identifier).toBe('test-cp');
+    expect(client.controlPlane.responses_received).toBe(1);
     const stats = client.typeStats(THING_URL)!;
     expect(stats.update_attempt).toBe(1);
     expect(stats.update_success).toBe(1);

@@ -118,16 +118,18 @@ export class TypeState<T> {
     if (sub === undefined || !sub.watchers.delete(watcher) || sub.watchers.size > 0) return false;
     this.clearTimer(sub);
     this.subscriptions.delete(name);
-    // Forget what nobody asks for any more, so a later subscription starts clean and the delta
-    // initial_resource_versions lists only what we still hold an interest in.
-    if (name === WILDCARD) {
-      for (const cached of [...this.cache.keys()])
-        if (!this.subscriptions.has(cached)) this.cache.delete(cached);
-    } else if (!this.wildcard) {
-      this.cache.delete(name);
-    }
     this.checkInitialFetchDone();
     return true;
+  }
+
+  /**
+   * Forgets resources nobody asks for any more, so the delta initial_resource_versions lists only
+   * what we still want. Run when the unsubscription is sent, not when the watch is cancelled: a
+   * name dropped and re-watched in the same turn never leaves the server's view, so the server
+   * will not send it again and the cached value must still be there.
+   */
+  pruneUninterested(): void {
+    for (const name of [...this.cache.keys()]) if (!this.interestedIn(name)) this.cache.delete(name);
   }
 
   /** initial_fetch_timeout expired for `name`: it does not exist, as far as startup is concerned. */

@@ -264,6 +264,7 @@ export class XdsClient {
     call.on('error', () => {});
     call.on('status', (status: StatusObject) => this.onStreamEnd(call, status));
     for (const state of this.types.values()) {
+      state.pruneUninterested();
       state.nonce = '';
       state.sentOnStream = false;
       state.sentNames.clear();
@@ -310,11 +311,13 @@ export class XdsClient {
     // request per type, sent after the ACK of the response that caused them.
     queueMicrotask(() => {
       this.flushScheduled = false;
-      if (this.closed || this.call === null) return;
+      if (this.closed) return;
       for (const s of this.types.values()) {
         if (!s.dirty) continue;
         s.dirty = false;
-        this.protocol.sendSubscriptions(s);
+        s.pruneUninterested();
+        // With no stream, the next one sends every subscription anyway.
+        if (this.call !== null) this.protocol.sendSubscriptions(s);
       }
     });
   }

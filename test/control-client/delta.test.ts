@@ -110,6 +110,39 @@ describe('XdsClient delta', () => {
     expect(client.resources(assignmentType).get('e2')?.version).toBe('b');
   });
 
+  it('a name dropped and re-watched in the same turn keeps its value and sends nothing', async () => {
+    const { server, client } = await setup();
+    const first = new Recorder<Assignment>();
+    const cancel = client.watch(assignmentType, 'e1', first);
+    const s = await server.stream(0);
+    await s.next();
+    s.send({
+      system_version_info: '1',
+      nonce: 'a',
+      type_url: ASSIGNMENT_URL,
+      resources: [resource('e1', 'v1', ['a:1'])],
+    });
+    await s.next();
+    cancel();
+    const second = new Recorder<Assignment>();
+    client.watch(assignmentType, 'e1', second);
+    // The server never saw e1 go away, so it will not resend it: the cached value must serve.
+    await until(() => second.values.has('e1'));
+    expect(second.values.get('e1')?.addresses).toEqual(['a:1']);
+    s.send({
+      system_version_info: '2',
+      nonce: 'b',
+      type_url: ASSIGNMENT_URL,
+      resources: [resource('e1', 'v2', ['a:2'])],
+    });
+    const next = await s.next<DeltaDiscoveryRequest>();
+    // The next thing on the wire is the ACK: no unsubscribe/subscribe pair was sent.
+    expect(next.response_nonce).toBe('b');
+    expect(next.resource_names_subscribe).toEqual([]);
+    expect(next.resource_names_unsubscribe).toEqual([]);
+    expect(second.values.get('e1')?.addresses).toEqual(['a:2']);
+  });
+
   it('a subscribed name the server reports in removed_resources does not exist, without waiting', async () => {
     const { server, client } = await setup({ initialFetchTimeoutMs: 10_000 });
     const rec = new Recorder<Assignment>();

@@ -3,6 +3,7 @@ import http2, {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -41,6 +42,11 @@ export class ConnectionManager implements StreamOwner {
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
+  /**
+   * HTTP/1 connections and their requests in flight. Node's own bookkeeping (closeIdleConnections)
+   * only exists for servers that listen themselves, which these do not.
+   */
+  private readonly h1Conns = new Map<Socket, H1Conn>();
   private readonly streams = new Set<ActiveStream>();
   private readonly maxHeaderBytes: number;
   /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
@@ -61,9 +67,9 @@ export class ConnectionManager implements StreamOwner {
       // Keep duplicates visible: smuggling checks read rawHeaders, the rest joins safely.
       joinDuplicateHeaders: false,
       keepAliveTimeout: cfg.idleTimeoutMs,
-      headersTimeout: cfg.requestHeadersTimeoutMs,
+      // Node's own header/request timeouts need the server to listen itself; ours are above.
+      headersTimeout: 0,
       requestTimeout: 0,
-      connectionsCheckingInterval: 1000,
       // Only upgrades the config allows leave the HTTP parser; `Upgrade: h2c` and others are
       // ordinary requests whose Upgrade header is stripped.
       shouldUpgradeCallback: (req: IncomingMessage) =>
@@ -129,6 +135,22 @@ export class ConnectionManager implements StreamOwner {
       socket.end();
       return;
     }
+    const conn = new H1Conn(socket);
+    this.h1Conns.set(socket, conn);
+    const headersTimeout = this.cfg.requestHeadersTimeoutMs;
+    if (headersTimeout > 0) {
+      // request_headers_timeout for the first request of the connection (a slowloris guard);
+      // later requests on a keep-alive connection are bounded by the idle timeout instead.
+      conn.headersTimer = setTimeout(() => {
+        stats.downstream_rq_header_timeout.inc();
+        socket.destroy();
+      }, headersTimeout);
+      conn.headersTimer.unref();
+    }
+    socket.once('close', () => {
+      this.h1Conns.delete(socket);
+      if (conn.headersTimer !== null) clearTimeout(conn.headersTimer);
+    });
     this.h1.emit('connection', socket);
     socket.resume();
   }
@@ -151,7 +173,11 @@ export class ConnectionManager implements StreamOwner {
         s.close();
       });
     }
-    if (this.draining) s.close();
+    s.on('stream', (st: ServerHttp2Stream) => {
+      const id = st.id ?? 0;
+      if (id > (lastStreamIds.get(s) ?? 0)) lastStreamIds.set(s, id);
+    });
+    if (this.draining) goaway(s);
   }
 
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
@@ -186,6 +212,15 @@ export class ConnectionManager implements StreamOwner {
     }
     const stats = this.stats;
     stats.downstream_rq_http1_total.inc();
+    const conn = this.h1Conns.get(req.socket as Socket);
+    if (conn !== undefined) {
+      if (conn.headersTimer !== null) {
+        clearTimeout(conn.headersTimer);
+        conn.headersTimer = null;
+      }
+      conn.inflight++;
+      res.once('close', () => conn.done(this.draining));
+    }
     const stream = this.newStream(req, res, upgradeSocket);
     const cfg = this.cfg;
     const problem = checkHttp1Head(
@@ -326,19 +361,45 @@ export class ConnectionManager implements StreamOwner {
   drain(): void {
     if (this.draining) return;
     this.draining = true;
-    this.h1.closeIdleConnections();
+    for (const c of this.h1Conns.values()) {
+      if (c.inflight === 0) {
+        this.stats.downstream_cx_drain_close.inc();
+        c.socket.end();
+      }
+    }
     for (const s of this.sessions) {
       this.stats.downstream_cx_drain_close.inc();
-      s.close();
+      goaway(s);
     }
   }
 
   /** Closes every connection now. */
   forceClose(): void {
     this.draining = true;
-    this.h1.closeAllConnections();
+    for (const c of this.h1Conns.values()) c.socket.destroy();
     for (const s of this.sessions) s.destroy();
   }
+}
+
+/** Per-HTTP/1-connection state for drain. */
+class H1Conn {
+  inflight = 0;
+  headersTimer: NodeJS.Timeout | null = null;
+  constructor(readonly socket: Socket) {}
+  /** A response finished: an idle connection closes if the listener is draining. */
+  done(draining: boolean): void {
+    this.inflight--;
+    if (draining && this.inflight === 0) this.socket.end();
+  }
+}
+
+const lastStreamIds = new WeakMap<ServerHttp2Session, number>();
+
+/** GOAWAY naming the last stream we accepted, so those streams finish; then close when idle. */
+function goaway(s: ServerHttp2Session): void {
+  if (s.closed || s.destroyed) return;
+  s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamIds.get(s) ?? 0);
+  s.close();
 }
 
 function isUpgradeRequest(req: IncomingMessage): boolean {

@@ -3,6 +3,7 @@ import { type Issues, joinPath } from '../config/issues.js';
 import { type ProtoObject, type ProtoValue, typeNameOf, typeUrlOf } from '../config/proto-object.js';
 import { AccessLogger, type LineFormatter } from '../observability/access-log/access-logger.js';
 import type { LineSink } from '../observability/access-log/file-sink.js';
+import { type AccessLogFilter, compileAccessLogFilter } from '../observability/access-log/filters.js';
 import { type JsonConfigValue, JsonFormatter } from '../observability/access-log/json-format.js';
 import type { AccessLogOutputs } from '../observability/access-log/outputs.js';
 import { DEFAULT_FORMAT, TextFormatter } from '../observability/access-log/text-format.js';
@@ -10,8 +11,9 @@ import { DEFAULT_FORMAT, TextFormatter } from '../observability/access-log/text-
 /**
  * envoy.config.accesslog.v3.AccessLog → AccessLogger. Supported typed_config types:
  * FileAccessLog (envoy.access_loggers.file), StdoutAccessLog and StderrAccessLog
- * (envoy.access_loggers.stdout / .stderr). Formats are compiled here, on the control path; a bad
- * operator is an error at its field path and the result is null.
+ * (envoy.access_loggers.stdout / .stderr), with the filters in access-log/filters.ts. Formats and
+ * filters are compiled here, on the control path; a bad operator is an error at its field path and
+ * the result is null.
  */
 
 export const FILE_ACCESS_LOG = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
@@ -64,8 +66,9 @@ export function translateAccessLog(
 ): AccessLogger | null {
   const before = issues.errorCount;
   const name = typeof obj.name === 'string' ? obj.name : '';
+  let filter: AccessLogFilter | null = null;
   if (obj.filter !== undefined && obj.filter !== null) {
-    issues.error(joinPath(path, 'filter'), 'access log filters are not supported yet');
+    filter = compileAccessLogFilter(obj.filter, joinPath(path, 'filter'), issues);
   }
   const tc = obj.typed_config;
   const tcPath = joinPath(path, 'typed_config');
@@ -103,7 +106,7 @@ export function translateAccessLog(
       return null;
   }
   if (issues.errorCount > before || formatter === null || sink === null) return null;
-  return new AccessLogger(name, formatter, sink);
+  return new AccessLogger(name, formatter, sink, filter);
 }
 
 /** FileAccessLog: log_format, or the deprecated format / json_format / typed_json_format fields. */

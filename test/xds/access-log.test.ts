@@ -139,6 +139,25 @@ describe('access log translator', () => {
     expect(readFileSync(p2, 'utf8')).toBe('from-file 503\n');
   });
 
+  it('logs only what the filter lets through', async () => {
+    const path = join(dir, 'errors.log');
+    const { loggers } = build([
+      {
+        name: 'errors',
+        filter: {
+          status_code_filter: { comparison: { op: 'GE', value: { default_value: 500, runtime_key: 'k' } } },
+        },
+        typed_config: { '@type': FILE, path, log_format: { text_format: '%RESPONSE_CODE%\n' } },
+      },
+    ]);
+    const ok = info();
+    ok.responseCode = 200;
+    loggers[0].log(ok);
+    loggers[0].log(info());
+    await loggers[0].flush();
+    expect(readFileSync(path, 'utf8')).toBe('503\n');
+  });
+
   it('writes to stdout', async () => {
     const { loggers } = build([
       {
@@ -167,7 +186,11 @@ describe('access log translator', () => {
       },
       { name: 'c', typed_config: { '@type': FILE, path: join(dir, 'missing-dir', 'z.log') } },
       { name: 'd', typed_config: { '@type': FILE } },
-      { name: 'e', filter: { not_health_check_filter: {} }, typed_config: { '@type': STDOUT } },
+      {
+        name: 'e',
+        filter: { header_filter: { header: { name: 'x', present_match: true } } },
+        typed_config: { '@type': STDOUT },
+      },
       { name: 'f' },
     ]);
     expect(loggers).toHaveLength(0);
@@ -180,7 +203,9 @@ describe('access log translator', () => {
     );
     expect(text).toMatch(/error: access_log\[2\]\.typed_config\.path: cannot open ".*z\.log"/);
     expect(text).toContain('error: access_log[3].typed_config.path: required');
-    expect(text).toContain('error: access_log[4].filter: access log filters are not supported yet');
+    expect(text).toContain(
+      'error: access_log[4].filter.header_filter: this access log filter is not supported yet',
+    );
     expect(text).toContain('error: access_log[5].typed_config: required');
   });
 

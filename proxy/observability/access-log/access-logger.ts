@@ -1,6 +1,7 @@
 import type { AccessLogSink } from '../../http/access-log-sink.js';
 import type { StreamInfo } from '../../http/stream-info.js';
 import type { LineSink } from './file-sink.js';
+import type { AccessLogFilter } from './filters.js';
 
 /** A compiled format: text (TextFormatter) or JSON (JsonFormatter). */
 export interface LineFormatter {
@@ -18,12 +19,15 @@ export class AccessLogger implements AccessLogSink {
     readonly name: string,
     private readonly formatter: LineFormatter,
     private readonly sink: LineSink,
+    /** Decides per stream whether to log; null logs everything. */
+    private readonly filter: AccessLogFilter | null = null,
   ) {}
 
   private closed = false;
 
   log(info: StreamInfo): void {
     if (this.closed) return;
+    if (this.filter !== null && !this.filter.evaluate(info)) return;
     this.sink.write(this.formatter.format(info));
   }
 

@@ -156,19 +156,20 @@ describe('decodeJsonMessage on a realistic bootstrap', () => {
   });
 
   it('unpacks an xds.type.v3.TypedStruct into the message it names', () => {
-    const policy = at(
-      out,
-      'static_resources',
-      'clusters',
-      2,
-      'load_balancing_policy',
-      'policies',
-      0,
-      'typed_extension_config',
-    );
-    expect(policy).toEqual({
-      name: 'round_robin',
-      typed_config: { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster.RoundRobinLbConfig' },
+    const policies = at(out, 'static_resources', 'clusters', 2, 'load_balancing_policy', 'policies') as Obj[];
+    expect(at(policies, 0, 'typed_extension_config', 'typed_config')).toEqual({
+      '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest',
+      choice_count: 3,
+      active_request_bias: { default_value: 1.5, runtime_key: 'lb.bias' },
+      selection_method: 'FULL_SCAN',
+      locality_lb_config: { locality_weighted_lb_config: {} },
+    });
+    expect(at(policies, 1, 'typed_extension_config')).toEqual({
+      name: 'envoy.load_balancing_policies.round_robin',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+        slow_start_config: { slow_start_window: 30_000 },
+      },
     });
   });
 

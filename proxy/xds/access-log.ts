@@ -208,3 +208,13 @@ function dataSource(v: ProtoValue, path: string, issues: Issues): string | null 
   issues.error(path, 'one of inline_string, inline_bytes, filename, environment_variable is required');
   return null;
 }
+
+/**
+ * The `(config, path, issues) => sink` shape the connection manager and tcp_proxy translators take
+ * (AccessLogTranslator in extensions/filters/network/http_connection_manager/config.ts).
+ */
+export function accessLogTranslator(
+  deps: AccessLogTranslateDeps,
+): (config: ProtoObject, path: string, issues: Issues) => AccessLogger | null {
+  return (config, path, issues) => translateAccessLog(config, path, issues, deps);
+}

@@ -7,7 +7,7 @@ import { Issues } from '../../proxy/config/issues.js';
 import { decodeJsonMessage } from '../../proxy/config/json-decode.js';
 import { StreamInfo } from '../../proxy/http/stream-info.js';
 import { AccessLogOutputs } from '../../proxy/observability/access-log/outputs.js';
-import { translateAccessLogs } from '../../proxy/xds/access-log.js';
+import { accessLogTranslator, translateAccessLogs } from '../../proxy/xds/access-log.js';
 
 let dir: string;
 let outputs: AccessLogOutputs;
@@ -226,5 +226,20 @@ describe('access log translator', () => {
     );
     expect(out).toEqual([]);
     expect(issues.format()).toContain('access_log[0].typed_config: unsupported access logger type');
+  });
+
+  it('fits the connection manager translator shape', async () => {
+    const path = join(dir, 'hcm.log');
+    const t = accessLogTranslator({ outputs });
+    const issues = new Issues();
+    const sink = t(
+      { name: 'x', typed_config: { '@type': FILE, path, log_format: { text_format: 'hi\n' } } },
+      'al[0]',
+      issues,
+    );
+    expect(issues.ok).toBe(true);
+    sink!.log(info());
+    await outputs.flushAll();
+    expect(readFileSync(path, 'utf8')).toBe('hi\n');
   });
 });

@@ -83,6 +83,11 @@ export class Listener {
     });
   }
 
+  /** The listener's configured name (for logs and the lifecycle). */
+  get name(): string {
+    return this.model.name;
+  }
+
   get port(): number {
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : this.model.port;

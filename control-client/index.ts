@@ -12,6 +12,8 @@ export {
 export type { ControlPlaneStats, XdsTypeStats } from './stats.js';
 export type { CachedResource } from './type-state.js';
 export {
+  ADS_SERVICE_NAME,
+  type AnyMessage,
   adsServiceDefinition,
   type DeltaDiscoveryRequest,
   type DeltaDiscoveryResponse,
@@ -22,6 +24,7 @@ export {
   protoRoot,
   RESOURCE_WRAPPER_TYPE_URL,
   type ResourceMessage,
+  STATUS_INVALID_ARGUMENT,
 } from './wire.js';
 export {
   type ApiType,

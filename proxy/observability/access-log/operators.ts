@@ -60,10 +60,13 @@ export class HeaderOperator implements FormatOperator {
         const v = headerValue(info.requestHeaders, name);
         if (v !== null) return v;
         // HTTP/1 header maps have no pseudo-headers; the stream records method and path, and the
-        // authority is the Host header.
+        // authority is the Host header. requestHeaders are the headers as received, so what the
+        // proxy adds itself is taken from the stream.
         if (name === ':method') return info.requestMethod === '' ? null : info.requestMethod;
         if (name === ':path') return info.requestPath === '' ? null : info.requestPath;
         if (name === ':authority') return headerValue(info.requestHeaders, 'host');
+        // A generated request id is not in the headers as received; Envoy logs the one it set.
+        if (name === 'x-request-id') return info.requestId === '' ? null : info.requestId;
         return null;
       }
       case HeaderSource.Response:

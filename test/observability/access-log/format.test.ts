@@ -107,6 +107,26 @@ describe('text format operators', () => {
     expect(fmt('%RESPONSE_FLAGS%', info)).toBe('UH,UF');
   });
 
+  it('falls back to the stream for what HTTP/1 headers lack (generated request id, Host as authority)', () => {
+    const info = new StreamInfo();
+    info.requestHeaders = { host: 'h.example' };
+    info.requestId = 'generated-id';
+    info.requestMethod = 'PUT';
+    info.requestPath = '/p';
+    expect(fmt('%REQ(X-REQUEST-ID)% %REQ(:AUTHORITY)% %REQ(:METHOD)% %REQ(:PATH)%', info)).toBe(
+      'generated-id h.example PUT /p',
+    );
+    info.requestHeaders = {
+      ':authority': 'h2.example',
+      ':method': 'GET',
+      ':path': '/h2',
+      'x-request-id': 'from-client',
+    };
+    expect(fmt('%REQ(X-REQUEST-ID)% %REQ(:AUTHORITY)% %REQ(:METHOD)% %REQ(:PATH)%', info)).toBe(
+      'from-client h2.example GET /h2',
+    );
+  });
+
   it('strips the port from IPv6 addresses', () => {
     const info = httpInfo();
     info.downstreamRemoteAddress = '[::1]:4000';

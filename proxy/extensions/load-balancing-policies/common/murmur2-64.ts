@@ -1,4 +1,5 @@
 import { U64 } from './u64.js';
+import { mul, R } from './u64-ops.js';
 
 /**
  * The 64-bit MurmurHash2 variant that libstdc++ uses for std::hash<std::string> (its _Hash_bytes
@@ -10,27 +11,32 @@ import { U64 } from './u64.js';
 /** Envoy's MurmurHash::STD_HASH_SEED, libstdc++'s seed for std::hash<std::string>. */
 export const STD_HASH_SEED = 0xc70f6907;
 
-const MUL = new U64(0xc6a4a793, 0x5bd1e995);
-const SHIFT = 47;
+const MUL_H = 0xc6a4a793 | 0;
+const MUL_L = 0x5bd1e995 | 0;
 
-const h = new U64();
-const k = new U64();
+function read32(d: Uint8Array, p: number): number {
+  return d[p] | (d[p + 1] << 8) | (d[p + 2] << 16) | (d[p + 3] << 24);
+}
 
 export function murmurHash2_64Into(data: Uint8Array, length: number, seed: number, out: U64): U64 {
   // hash = seed ^ (len * mul)
-  h.set(Math.floor(length / 4294967296), length >>> 0)
-    .mul(MUL)
-    .xorParts(0, seed);
+  mul(Math.floor(length / 4294967296), length | 0, MUL_H, MUL_L);
+  let h = R[0];
+  let l = R[1] ^ (seed | 0);
   const aligned = length - (length % 8);
   let p = 0;
   for (; p < aligned; p += 8) {
-    const lo = (data[p] | (data[p + 1] << 8) | (data[p + 2] << 16) | (data[p + 3] << 24)) >>> 0;
-    const hi = (data[p + 4] | (data[p + 5] << 8) | (data[p + 6] << 16) | (data[p + 7] << 24)) >>> 0;
-    k.set(hi, lo).mul(MUL).xorShiftRight(SHIFT).mul(MUL);
-    h.xor(k).mul(MUL);
+    // k = shift_mix(block * mul) * mul; hash = (hash ^ k) * mul; shift_mix(x) = x ^ (x >> 47).
+    mul(read32(data, p + 4), read32(data, p), MUL_H, MUL_L);
+    const kh = R[0];
+    mul(kh, R[1] ^ (kh >>> 15), MUL_H, MUL_L);
+    mul(h ^ R[0], l ^ R[1], MUL_H, MUL_L);
+    h = R[0];
+    l = R[1];
   }
   const rest = length - aligned;
   if (rest > 0) {
+    // The 1..7 trailing bytes as one little-endian word.
     let lo = 0;
     let hi = 0;
     for (let i = 0; i < rest; i++) {
@@ -38,10 +44,14 @@ export function murmurHash2_64Into(data: Uint8Array, length: number, seed: numbe
       if (i < 4) lo |= b << (8 * i);
       else hi |= b << (8 * (i - 4));
     }
-    h.xorParts(hi >>> 0, lo >>> 0).mul(MUL);
+    mul(h ^ hi, l ^ lo, MUL_H, MUL_L);
+    h = R[0];
+    l = R[1];
   }
-  h.xorShiftRight(SHIFT).mul(MUL).xorShiftRight(SHIFT);
-  return out.copy(h);
+  mul(h, l ^ (h >>> 15), MUL_H, MUL_L);
+  h = R[0];
+  l = R[1] ^ (h >>> 15);
+  return out.set(h, l);
 }
 
 const encoder = new TextEncoder();

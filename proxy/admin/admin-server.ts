@@ -166,9 +166,12 @@ export class AdminServer {
   }
 
   private dispatch(req: IncomingMessage): AdminResponse {
-    const url = new URL(req.url ?? '/', 'http://admin');
+    // Split by hand: `new URL` would read `//stats` as a host name, and the path is matched exactly.
+    const raw = req.url ?? '/';
+    const q = raw.indexOf('?');
+    const path = q < 0 ? raw : raw.slice(0, q);
+    const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
     const method = req.method ?? 'GET';
-    const path = url.pathname;
     if (path === '/' || path === '/help') return text(helpText());
     const e = this.byPath.get(path);
     if (e === undefined) return text(`invalid path. ${helpText()}`, 404);
@@ -179,7 +182,7 @@ export class AdminServer {
     if (!e.mutates && method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
       return text(`Method ${method} not allowed.\n`, 405);
     }
-    return e.handler({ method, path, query: url.searchParams }, this.context);
+    return e.handler({ method, path, query }, this.context);
   }
 }
 

@@ -54,6 +54,26 @@ describe('admin: index and routing', () => {
     expect(h.admin.healthCheckFailed).toBe(false);
   });
 
+  it('matches paths exactly and survives odd request targets', async () => {
+    const raw = async (target: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: h.admin.port, path: target, method: 'GET' }, (res) => {
+          let body = '';
+          res.on('data', (c) => {
+            body += String(c);
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect((await raw('//stats')).status).toBe(404);
+    expect((await raw('/stats/')).status).toBe(404);
+    expect((await raw('/stats?filter=%zz')).status).toBe(200);
+    expect((await raw('/ready?x=1&x=2')).body).toBe('LIVE\n');
+    expect((await raw('/clusters?format=json&format=text')).status).toBe(200);
+  });
+
   it('sets Envoy admin response headers', async () => {
     const r = await fetch(`${h.base}/ready`);
     expect(r.headers.get('cache-control')).toBe('no-cache, max-age=0');

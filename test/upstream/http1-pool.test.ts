@@ -161,6 +161,7 @@ describe('HTTP/1.1 pool', () => {
     const r = new Recorder();
     const s = pool.newStream(head(), r);
     r.onHeadersHook = () => s.pause();
+    await until(() => r.status === 200, 'response headers (the stream is paused from here)');
     await until(() => blocked, 'the server to be blocked by backpressure');
     // Give the pipeline a moment to fill, then check that only a bounded amount was delivered.
     await new Promise((res) => setImmediate(res));

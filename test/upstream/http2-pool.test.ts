@@ -263,6 +263,7 @@ describe('HTTP/2 pool', () => {
     const r = new Recorder();
     const s = pool.newStream(head(), r);
     r.onHeadersHook = () => s.pause();
+    await until(() => r.status === 200, 'response headers (the stream is paused from here)');
     await until(() => blocked, 'the server to be blocked by flow control');
     expect(r.bytes).toBeLessThan(2 * 1024 * 1024);
     s.resume();

@@ -131,7 +131,8 @@ class BinaryDecoder {
     const out: ProtoObject = {};
     for (const field of type.fieldsArray) {
       if (!Object.hasOwn(msg, field.name)) continue;
-      const raw = msg[field.name];
+      const key = field.name;
+      const raw = msg[key];
       if (raw === null || raw === undefined) continue;
       const fpath = joinPath(path, field.name);
       if (field.map) {
@@ -186,7 +187,7 @@ class BinaryDecoder {
       case 'bytes':
         return toBuffer(raw);
       default: {
-        const r = checkInteger(field.type, BigInt(longString(raw)));
+        const r = checkInteger(field.type, typeof raw === 'number' ? raw : BigInt(longString(raw)));
         return r.ok ? r.value : this.error(path, r.reason);
       }
     }

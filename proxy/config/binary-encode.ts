@@ -158,7 +158,7 @@ class Encoder {
       default: {
         if (typeof v !== 'number' || !Number.isInteger(v))
           throw new EncodeError(path, `expected an integer (${type}), got ${describe(v)}`);
-        const r = checkInteger(type, BigInt(v));
+        const r = checkInteger(type, v);
         if (!r.ok) throw new EncodeError(path, r.reason);
         return v;
       }

@@ -46,6 +46,18 @@ const INT_RANGES: Readonly<Record<string, IntRange>> = {
   fixed64: { min: 0n, max: 2n ** 64n - 1n },
 };
 
+/** The same ranges clipped to what a JS number holds exactly, for the fast path. */
+const NUMBER_RANGES: Readonly<Record<string, { readonly min: number; readonly max: number }>> =
+  Object.fromEntries(
+    Object.entries(INT_RANGES).map(([k, r]) => [
+      k,
+      {
+        min: Math.max(Number(r.min), -Number.MAX_SAFE_INTEGER),
+        max: Math.min(Number(r.max), Number.MAX_SAFE_INTEGER),
+      },
+    ]),
+  );
+
 export function isIntegerType(type: string): boolean {
   return type in INT_RANGES;
 }
@@ -61,11 +73,19 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
  * Checks an integer against its proto type's range, then against what a JS number holds exactly:
  * remora keeps int64 as numbers, so anything past 2^53 is rejected rather than silently rounded.
  */
-export function checkInteger(type: string, n: bigint): Parsed<number> {
+export function checkInteger(type: string, n: bigint | number): Parsed<number> {
+  if (typeof n === 'number') {
+    // The common case (every 32-bit value, small 64-bit ones) without BigInt arithmetic.
+    const range = NUMBER_RANGES[type];
+    if (Number.isSafeInteger(n) && n >= range.min && n <= range.max) return ok(n);
+    if (!Number.isSafeInteger(n) && Number.isInteger(n)) return checkInteger(type, BigInt(n));
+    if (!Number.isInteger(n)) return fail(`expected an integer (${type}), got ${describe(n)}`);
+  }
+  const big = BigInt(n);
   const range = INT_RANGES[type];
-  if (n < range.min || n > range.max) return fail(`${n} is out of range for ${type}`);
-  if (n > MAX_SAFE || n < -MAX_SAFE) return fail(`${n} is beyond 2^53, which remora cannot hold exactly`);
-  return ok(Number(n));
+  if (big < range.min || big > range.max) return fail(`${n} is out of range for ${type}`);
+  if (big > MAX_SAFE || big < -MAX_SAFE) return fail(`${n} is beyond 2^53, which remora cannot hold exactly`);
+  return ok(Number(big));
 }
 
 /** An integer field: a JSON number without fraction, or a decimal string (int64's usual form). */
@@ -75,7 +95,7 @@ export function parseInteger(type: string, value: unknown): Parsed<number> {
       return fail(`expected an integer (${type}), got ${describe(value)}`);
     if (!Number.isSafeInteger(value))
       return fail(`${value} is beyond 2^53, which remora cannot hold exactly`);
-    return checkInteger(type, BigInt(value));
+    return checkInteger(type, value);
   }
   if (typeof value === 'string') {
     const s = value.trim();

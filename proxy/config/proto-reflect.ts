@@ -30,20 +30,46 @@ const KINDS: Readonly<Record<string, WellKnownKind>> = {
   '.google.protobuf.ListValue': 'list',
 };
 
+const TYPED_STRUCTS: ReadonlySet<string> = new Set(['.udpa.type.v1.TypedStruct', '.xds.type.v3.TypedStruct']);
+
+interface TypeTraits {
+  readonly kind: WellKnownKind;
+  readonly wrapperScalar: string;
+  readonly typedStruct: boolean;
+}
+
+/**
+ * protobufjs computes `fullName` by walking up the namespace tree on every access, which showed
+ * up as the top cost of decoding thousands of xDS resources; the traits are worked out once per type.
+ */
+const traits = new WeakMap<MessageType, TypeTraits>();
+
+function traitsOf(type: MessageType): TypeTraits {
+  let t = traits.get(type);
+  if (t === undefined) {
+    const name = type.fullName;
+    t = {
+      kind: name in WRAPPERS ? 'wrapper' : (KINDS[name] ?? null),
+      wrapperScalar: WRAPPERS[name] ?? '',
+      typedStruct: TYPED_STRUCTS.has(name),
+    };
+    traits.set(type, t);
+  }
+  return t;
+}
+
 export function wellKnownKind(type: MessageType): WellKnownKind {
-  const name = type.fullName;
-  if (name in WRAPPERS) return 'wrapper';
-  return KINDS[name] ?? null;
+  return traitsOf(type).kind;
 }
 
 /** The scalar type inside a wrapper message (`uint32` for UInt32Value). */
 export function wrapperScalar(type: MessageType): string {
-  return WRAPPERS[type.fullName];
+  return traitsOf(type).wrapperScalar;
 }
 
 /** The two message names Envoy accepts in place of an extension's own config (JSON inside an Any). */
 export function isTypedStruct(type: MessageType): boolean {
-  return type.fullName === '.udpa.type.v1.TypedStruct' || type.fullName === '.xds.type.v3.TypedStruct';
+  return traitsOf(type).typedStruct;
 }
 
 /** proto3's JSON name of a field: `per_connection_buffer_limit_bytes` → `perConnectionBufferLimitBytes`. */
@@ -121,13 +147,21 @@ export interface ValueFieldNames {
  * struct.proto parsed with keepCase has number_value; asking the loaded type keeps both working.
  */
 export function valueFieldNames(valueType: MessageType): ValueFieldNames {
-  const pick = (proto: string): string => (valueType.fields[proto] !== undefined ? proto : lowerCamel(proto));
-  return {
-    null: pick('null_value'),
-    number: pick('number_value'),
-    string: pick('string_value'),
-    bool: pick('bool_value'),
-    struct: pick('struct_value'),
-    list: pick('list_value'),
-  };
+  let names = valueNames.get(valueType);
+  if (names === undefined) {
+    const pick = (proto: string): string =>
+      valueType.fields[proto] !== undefined ? proto : lowerCamel(proto);
+    names = {
+      null: pick('null_value'),
+      number: pick('number_value'),
+      string: pick('string_value'),
+      bool: pick('bool_value'),
+      struct: pick('struct_value'),
+      list: pick('list_value'),
+    };
+    valueNames.set(valueType, names);
+  }
+  return names;
 }
+
+const valueNames = new WeakMap<MessageType, ValueFieldNames>();

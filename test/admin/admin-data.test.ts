@@ -37,6 +37,9 @@ describe('admin: /stats', () => {
     const bad = await get(`/stats?filter=${encodeURIComponent('(unclosed')}`);
     expect(bad.status).toBe(400);
     expect(bad.body).toMatch(/^Invalid re2 regex/);
+    // JS-only syntax that RE2 rejects (lookahead, backreferences) is a bad regex here too.
+    expect((await get(`/stats?filter=${encodeURIComponent('upstream(?=_rq)')}`)).status).toBe(400);
+    expect((await get(`/stats?filter=${encodeURIComponent('(a)\\1')}`)).status).toBe(400);
     expect((await get('/stats?type=Bogus')).status).toBe(400);
     expect((await get('/stats?format=xml')).status).toBe(400);
   });

@@ -1,3 +1,4 @@
+import { enableRegexBacktrackingFallback, translateRe2 } from '../../config/regex.js';
 import {
   formatStatsText,
   type StatsQuery,
@@ -25,11 +26,12 @@ export function parseStatsQuery(q: URLSearchParams): StatsQuery | AdminResponse 
   let filter: RegExp | null = null;
   const f = q.get('filter');
   if (f !== null && f !== '') {
-    try {
-      filter = new RegExp(f);
-    } catch (e) {
-      return text(`Invalid re2 regex: ${(e as Error).message}\n`, 400);
-    }
+    // RE2 syntax, as Envoy's filter; translated to a flag-free JS pattern that V8 can run on its
+    // linear-time engine, so a hostile filter cannot stall the process.
+    const r = translateRe2(f);
+    if (!r.ok) return text(`Invalid re2 regex: ${r.error}\n`, 400);
+    enableRegexBacktrackingFallback();
+    filter = new RegExp(r.value.source);
   }
   const t = q.get('type') ?? 'All';
   const type = TYPES.find((x) => x === t);

@@ -16,6 +16,7 @@ import { decodeJsonMessage } from '../../proxy/config/json-decode.js';
 import type { ProtoObject } from '../../proxy/config/proto-object.js';
 import { type MessageType, type Schema, schema } from '../../proxy/config/schema.js';
 import { envoySchema, findInEnvoy, remoraProtoFiles } from './envoy-schema.js';
+import { supportedFieldsMarkdown } from './supported-fields.js';
 
 const FULL = fileURLToPath(new URL('../config/fixtures/full-bootstrap.yaml', import.meta.url));
 
@@ -280,5 +281,12 @@ describe('wire compatibility on a corpus of realistic resources', () => {
     expect(hcm.max_request_headers_kb).toEqual({ value: 96 });
     expect(hcm.merge_slashes).toBe(true);
     expect((hcm.route_config as { virtual_hosts: unknown[] }).virtual_hosts).toHaveLength(2);
+  });
+});
+
+describe('proto/SUPPORTED.md', () => {
+  it('lists, for every message, the fields remora supports and the ones it does not', async () => {
+    // A changed .proto changes this table: regenerate with `npx vitest run test/proto -u`.
+    await expect(supportedFieldsMarkdown(remora, envoy)).toMatchFileSnapshot('../../proto/SUPPORTED.md');
   });
 });

@@ -25,11 +25,32 @@ export interface HeaderToAdd {
   readonly action: 'append' | 'add_if_absent' | 'overwrite' | 'overwrite_if_exists';
 }
 
+/** One level's removals and additions; Envoy removes first, then adds, level by level. */
+export interface HeaderMutationLevel {
+  readonly add: readonly HeaderToAdd[];
+  /** Lower-case names. */
+  readonly remove: readonly string[];
+}
+
 /** Header add/remove lists, already merged from route configuration, virtual host and route. */
 export interface HeaderMutations {
   /** Applied in order: route, then virtual host, then route configuration (Envoy's default). */
   readonly add: readonly HeaderToAdd[];
   readonly remove: readonly string[];
+  /**
+   * The same entries per level, in application order. Each level removes, then adds, before the
+   * next level runs (so a route configuration level removal wins over a route level addition, as in
+   * Envoy). applyHeaderMutations uses this; `add`/`remove` are the flattened view.
+   */
+  readonly levels: readonly HeaderMutationLevel[];
+}
+
+/** Extra mutations of the weighted cluster that selectCluster picked (applied before the route's). */
+export interface ClusterMutations {
+  readonly requestHeaders: HeaderMutations;
+  readonly responseHeaders: HeaderMutations;
+  /** ClusterWeight.host_rewrite_literal, or null. */
+  readonly hostRewriteLiteral: string | null;
 }
 
 export type RouteAction =
@@ -50,6 +71,13 @@ export type RouteAction =
       readonly timeoutMs: number;
       /** Idle timeout for the stream in ms, or -1 to inherit the connection manager's. */
       readonly idleTimeoutMs: number;
+      /** Status when the selected cluster does not exist (cluster_not_found_response_code; 503). */
+      readonly clusterNotFoundStatus: number;
+      /**
+       * For weighted_clusters: the chosen cluster's own header mutations and host rewrite, which
+       * Envoy applies before the route's; null for other cluster specifiers or an unknown name.
+       */
+      clusterMutations(cluster: string): ClusterMutations | null;
     }
   | {
       readonly kind: 'redirect';
@@ -62,6 +90,11 @@ export type RouteAction =
       readonly status: number;
       /** Body bytes, or null for none. */
       readonly body: Buffer | null;
+      /**
+       * Envoy adds `Location: <request URL>` to a direct response whose status is 201 or 3xx; this
+       * returns it for those statuses, else null.
+       */
+      location(req: RouteRequest): string | null;
     };
 
 export interface MatchedRoute {
@@ -77,6 +110,8 @@ export interface MatchedRoute {
 
 export interface RouteTable {
   readonly name: string;
+  /** RouteConfiguration.internal_only_headers (lower-case): strip from external requests. */
+  readonly internalOnlyHeaders: readonly string[];
   /** The route for this request, or null (404, response flag NR). */
   match(req: RouteRequest): MatchedRoute | null;
 }

@@ -19,6 +19,12 @@ function read32(d: Uint8Array, p: number): number {
 }
 
 export function murmurHash2_64Into(data: Uint8Array, length: number, seed: number, out: U64): U64 {
+  murmurHash2_64Raw(data, length, seed);
+  return out.set(R[0], R[1]);
+}
+
+/** As murmurHash2_64Into, leaving the result in the scratch pair R (R[0] high, R[1] low). */
+export function murmurHash2_64Raw(data: Uint8Array, length: number, seed: number): void {
   // hash = seed ^ (len * mul)
   mul(Math.floor(length / 4294967296), length | 0, MUL_H, MUL_L);
   let h = R[0];
@@ -49,9 +55,7 @@ export function murmurHash2_64Into(data: Uint8Array, length: number, seed: numbe
     l = R[1];
   }
   mul(h, l ^ (h >>> 15), MUL_H, MUL_L);
-  h = R[0];
-  l = R[1] ^ (h >>> 15);
-  return out.set(h, l);
+  R[1] ^= R[0] >>> 15;
 }
 
 const encoder = new TextEncoder();

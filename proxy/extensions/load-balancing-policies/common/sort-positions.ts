@@ -31,41 +31,49 @@ function comparatorSort(positions: Float64Array, values: Int32Array): void {
   }
 }
 
-/** Digit d of a 53-bit position: bits [0,16), [16,32), [32,43), [43,53). */
-function digit(pos: number, d: number): number {
-  if (d === 0) return (pos >>> 0) & 0xffff;
-  if (d === 1) return (pos >>> 0) >>> 16;
-  const hi = Math.floor(pos / TWO_POW_32);
-  return d === 2 ? hi & 0x7ff : hi >>> 11;
-}
-
+/**
+ * LSD radix sort on the position split into its high 21 and low 32 bits (integer arrays, so the
+ * passes do no float division): digits lo[0,16), lo[16,32), hi[0,11), hi[11,21).
+ */
 function radixSort(positions: Float64Array, values: Int32Array): void {
   const n = positions.length;
-  let srcP: Float64Array = positions;
-  let srcV: Int32Array = values;
-  let dstP: Float64Array = new Float64Array(n);
-  let dstV: Int32Array = new Int32Array(n);
+  let hi = new Int32Array(n);
+  let lo = new Int32Array(n);
+  let val = values.slice();
+  for (let i = 0; i < n; i++) {
+    const p = positions[i];
+    const h = Math.floor(p / TWO_POW_32);
+    hi[i] = h;
+    lo[i] = p - h * TWO_POW_32;
+  }
+  let hi2 = new Int32Array(n);
+  let lo2 = new Int32Array(n);
+  let val2 = new Int32Array(n);
   const counts = new Int32Array(65536);
   for (let d = 0; d < 4; d++) {
+    const shift = d === 0 || d === 2 ? 0 : d === 1 ? 16 : 11;
+    const mask = d < 2 ? 0xffff : d === 2 ? 0x7ff : 0x3ff;
+    const key = d < 2 ? lo : hi;
     counts.fill(0);
-    for (let i = 0; i < n; i++) counts[digit(srcP[i], d)]++;
+    for (let i = 0; i < n; i++) counts[(key[i] >>> shift) & mask]++;
     let sum = 0;
-    for (let b = 0; b < 65536; b++) {
+    for (let b = 0; b <= mask; b++) {
       const c = counts[b];
       counts[b] = sum;
       sum += c;
     }
     for (let i = 0; i < n; i++) {
-      const slot = counts[digit(srcP[i], d)]++;
-      dstP[slot] = srcP[i];
-      dstV[slot] = srcV[i];
+      const slot = counts[(key[i] >>> shift) & mask]++;
+      hi2[slot] = hi[i];
+      lo2[slot] = lo[i];
+      val2[slot] = val[i];
     }
-    const tp = srcP;
-    const tv = srcV;
-    srcP = dstP;
-    srcV = dstV;
-    dstP = tp;
-    dstV = tv;
+    [hi, hi2] = [hi2, hi];
+    [lo, lo2] = [lo2, lo];
+    [val, val2] = [val2, val];
   }
-  // After an even number of passes the sorted data is back in the caller's arrays.
+  for (let i = 0; i < n; i++) {
+    positions[i] = hi[i] * TWO_POW_32 + (lo[i] >>> 0);
+    values[i] = val[i];
+  }
 }

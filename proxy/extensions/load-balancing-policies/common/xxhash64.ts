@@ -44,6 +44,12 @@ function read32(d: Uint8Array, p: number): number {
  * Envoy's seeds 0 and 1) and writes the result to `out`.
  */
 export function xxHash64Into(data: Uint8Array, length: number, seed: number, out: U64): U64 {
+  xxHash64Raw(data, length, seed);
+  return out.set(R[0], R[1]);
+}
+
+/** As xxHash64Into, leaving the result in the scratch pair R (R[0] high, R[1] low) for hot loops. */
+export function xxHash64Raw(data: Uint8Array, length: number, seed: number): void {
   let p = 0;
   let h: number;
   let l: number;
@@ -143,9 +149,7 @@ export function xxHash64Into(data: Uint8Array, length: number, seed: number, out
   l ^= (l >>> 29) | (h << 3);
   h ^= h >>> 29;
   mul(h, l, P3H, P3L);
-  h = R[0];
-  l = R[1] ^ h;
-  return out.set(h, l);
+  R[1] ^= R[0];
 }
 
 const encoder = new TextEncoder();

@@ -38,9 +38,10 @@ export class MaglevTable {
       return;
     }
 
-    const offset = new Float64Array(n);
-    const skip = new Float64Array(n);
-    const next = new Float64Array(n);
+    // slot[i] is host i's next candidate, (offset + skip × next) mod M, advanced by adding skip
+    // mod M instead of multiplying, so a probe is an add and a compare.
+    const slot = new Int32Array(n);
+    const skip = new Int32Array(n);
     const weight = new Float64Array(n);
     const target = new Float64Array(n);
     const count = new Int32Array(n);
@@ -52,7 +53,7 @@ export class MaglevTable {
     for (let i = 0; i < n; i++) {
       const bytes = encoder.encode(keyed[i].key);
       xxHash64Into(bytes, bytes.length, 0, h);
-      offset[i] = mod64(h.hi, h.lo, M);
+      slot[i] = mod64(h.hi, h.lo, M);
       xxHash64Into(bytes, bytes.length, 1, h);
       skip[i] = mod64(h.hi, h.lo, M - 1) + 1;
       weight[i] = hostWeight(keyed[i].host) / total;
@@ -66,14 +67,15 @@ export class MaglevTable {
       for (let i = 0; i < n && filled < M; i++) {
         if (round * weight[i] < target[i]) continue;
         target[i] += maxWeight;
-        // offset + skip × next stays below 2^53 (both < M <= 5,000,011 and next < 2M).
-        let slot = (offset[i] + skip[i] * next[i]) % M;
-        while (table[slot] !== -1) {
-          next[i]++;
-          slot = (offset[i] + skip[i] * next[i]) % M;
+        let c = slot[i];
+        const step = skip[i];
+        while (table[c] !== -1) {
+          c += step;
+          if (c >= M) c -= M;
         }
-        table[slot] = i;
-        next[i]++;
+        table[c] = i;
+        c += step;
+        slot[i] = c >= M ? c - M : c;
         count[i]++;
         filled++;
       }

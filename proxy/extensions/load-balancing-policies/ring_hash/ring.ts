@@ -1,10 +1,10 @@
 import type { Host } from '../../../upstream/host.js';
 import { hostHashKey } from '../common/host-hash-key.js';
-import { murmurHash2_64Into, STD_HASH_SEED } from '../common/murmur2-64.js';
+import { murmurHash2_64Raw, STD_HASH_SEED } from '../common/murmur2-64.js';
 import { sortByPosition } from '../common/sort-positions.js';
-import { top53, U64 } from '../common/u64.js';
+import { R } from '../common/u64-ops.js';
 import { hostWeight } from '../common/weights.js';
-import { xxHash64Into } from '../common/xxhash64.js';
+import { xxHash64Raw } from '../common/xxhash64.js';
 
 export type RingHashFunction = 'XX_HASH' | 'MURMUR_HASH_2';
 
@@ -58,7 +58,6 @@ export class HashRing {
     const positions = new Float64Array(ringSize + 1);
     const hostIndex = new Int32Array(ringSize + 1);
     const encoder = new TextEncoder();
-    const out = new U64();
     const murmur = params.hashFunction === 'MURMUR_HASH_2';
     let count = 0;
     let current = 0;
@@ -76,9 +75,10 @@ export class HashRing {
       let j = 0;
       while (current < target && count < positions.length) {
         const len = prefix + writeDecimal(buf, prefix, j);
-        if (murmur) murmurHash2_64Into(buf, len, STD_HASH_SEED, out);
-        else xxHash64Into(buf, len, 0, out);
-        positions[count] = top53(out.hi, out.lo);
+        if (murmur) murmurHash2_64Raw(buf, len, STD_HASH_SEED);
+        else xxHash64Raw(buf, len, 0);
+        // The top 53 bits (see top53), read straight from the int32 result pair.
+        positions[count] = (R[0] >>> 0) * 2097152 + (R[1] >>> 11);
         hostIndex[count] = h;
         count++;
         current++;

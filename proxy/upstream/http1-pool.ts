@@ -132,6 +132,11 @@ class Http1Stream implements UpstreamStream {
     req.on('error', onReqError);
     if (head.upgrade !== null) req.on('upgrade', onReqUpgrade);
     if (head.contentLength === 0) req.end();
+    else if (head.contentLength < 0 || src.expect !== undefined) {
+      // node holds the head until the first body write; a streamed body (or one waiting for
+      // 100-continue) may not come until the upstream answered, so the head goes now.
+      req.flushHeaders();
+    }
   }
 
   write(chunk: Buffer): boolean {

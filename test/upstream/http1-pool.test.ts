@@ -172,6 +172,39 @@ describe('HTTP/1.1 pool', () => {
     expect(r.bytes).toBe(total);
   });
 
+  it('reports request-body backpressure to the writer when the upstream reads slowly', async () => {
+    let upstreamReq: IncomingMessage | null = null;
+    let received = 0;
+    const port = await serve((req, res) => {
+      upstreamReq = req;
+      req.pause();
+      req.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      req.on('end', () => res.end(String(received)));
+    });
+    const { pool } = makePool(port);
+    const r = new Recorder();
+    const s = pool.newStream(head({ method: 'POST', contentLength: -1 }), r);
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    let written = 0;
+    let full = false;
+    await until(() => upstreamReq !== null, 'request head to arrive');
+    for (let i = 0; i < 1024 && !full; i++) {
+      full = !s.write(chunk);
+      written += chunk.length;
+      if (i % 16 === 15) await new Promise((res) => setImmediate(res));
+    }
+    expect(full).toBe(true);
+    expect(written).toBeLessThan(48 * 1024 * 1024);
+    const drained = new Promise<void>((res) => s.onDrain(res));
+    upstreamReq!.resume();
+    await drained;
+    s.end();
+    await r.done;
+    expect(r.body).toBe(String(written));
+  });
+
   it('delivers no body for HEAD, 204 and 304', async () => {
     const port = await serve((req, res) => {
       if (req.url === '/204') res.writeHead(204).end();

@@ -155,6 +155,41 @@ describe('HTTP/2 pool', () => {
     expect(r.body).toBe('3');
   });
 
+  it('reports request-body backpressure when the upstream does not read', async () => {
+    let upstream: ServerHttp2Stream | null = null;
+    let received = 0;
+    const port = await serve((stream) => {
+      upstream = stream;
+      stream.pause();
+      stream.on('data', (c: Buffer) => {
+        received += c.length;
+      });
+      stream.on('end', () => {
+        stream.respond({ ':status': 200 });
+        stream.end(String(received));
+      });
+    });
+    const { pool } = makePool(port);
+    const r = new Recorder();
+    const s = pool.newStream(head({ method: 'POST', contentLength: -1 }), r);
+    const chunk = Buffer.alloc(16 * 1024, 'z');
+    let written = 0;
+    let full = false;
+    for (let i = 0; i < 1024 && !full; i++) {
+      full = !s.write(chunk);
+      written += chunk.length;
+    }
+    expect(full).toBe(true);
+    expect(written).toBeLessThan(1024 * 1024);
+    await until(() => upstream !== null, 'stream to arrive');
+    const drained = new Promise<void>((res) => s.onDrain(res));
+    upstream!.resume();
+    await drained;
+    s.end();
+    await r.done;
+    expect(r.body).toBe(String(written));
+  });
+
   it('reports remote_reset on RST_STREAM', async () => {
     let n = 0;
     const port = await serve((stream) => {

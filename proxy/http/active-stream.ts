@@ -52,12 +52,8 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   private lastActivity = 0;
   private idleTimeoutMs: number;
   private readonly idleTimer: TimerEntry;
-  private readonly requestTimer: TimerEntry;
-  private readonly onReqData: (c: Buffer) => void;
-  private readonly onReqEnd: () => void;
-  private readonly onResDrain: () => void;
-  private readonly onResClose: () => void;
-  private readonly onResFinish: () => void;
+  /** Created only when request_timeout is configured. */
+  private requestTimer: TimerEntry | null = null;
 
   constructor(
     readonly owner: StreamOwner,
@@ -70,21 +66,19 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     this.downstreamHttp2 = req.httpVersionMajor === 2;
     this.idleTimeoutMs = owner.cfg.streamIdleTimeoutMs;
     this.idleTimer = new TimerEntry(this, TIMER_IDLE);
-    this.requestTimer = new TimerEntry(this, TIMER_REQUEST);
-    this.onReqData = (c) => this.decodeData(c);
-    this.onReqEnd = () => this.decodeEnd();
-    this.onResDrain = () => this.resDrain();
-    this.onResClose = () => this.finish(false);
-    this.onResFinish = () => this.finish(true);
+    // Event handlers are shared module functions that find the stream on the emitter, so a stream
+    // costs no closures.
+    (req as Tagged).remoraStream = this;
+    (res as Tagged).remoraStream = this;
   }
 
   /** Called by the connection manager once the head is validated and prepared. */
   /** Watches the response; enough on its own for a stream answered before any filter runs. */
   start0(): void {
     const res = this.res;
-    res.on('drain', this.onResDrain);
-    res.on('finish', this.onResFinish);
-    res.on('close', this.onResClose);
+    res.on('drain', onResDrain);
+    res.on('finish', onResFinish);
+    res.on('close', onResClose);
   }
 
   start(head: RequestHead, filters: HttpFilter[]): void {
@@ -96,15 +90,18 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
       this.lastActivity = performance.now();
       this.owner.wheel.schedule(this.idleTimer, this.idleTimeoutMs);
     }
-    if (cfg.requestTimeoutMs > 0) this.owner.wheel.schedule(this.requestTimer, cfg.requestTimeoutMs);
+    if (cfg.requestTimeoutMs > 0) {
+      this.requestTimer = new TimerEntry(this, TIMER_REQUEST);
+      this.owner.wheel.schedule(this.requestTimer, cfg.requestTimeoutMs);
+    }
     const endStream = head.contentLength === 0 && head.upgrade === null;
     if (endStream) this.requestEnded = true;
     this.runDecodeHeaders(0, endStream);
     if (this.done) return;
     const req = this.req;
     if (!endStream) {
-      req.on('data', this.onReqData);
-      req.on('end', this.onReqEnd);
+      req.on('data', onReqData);
+      req.on('end', onReqEnd);
     } else {
       // Drain whatever the codec still delivers (nothing, or an empty end) so the socket moves on.
       req.resume();
@@ -133,7 +130,8 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     if (!this.done) this.req.resume();
   }
 
-  private decodeData(chunk: Buffer): void {
+  /** @internal (event handler) */
+  decodeData(chunk: Buffer): void {
     if (this.done) return;
     this.info.bytesReceived += chunk.length;
     this.lastActivity = performance.now();
@@ -143,10 +141,11 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     }
   }
 
-  private decodeEnd(): void {
+  /** @internal (event handler) */
+  decodeEnd(): void {
     if (this.done || this.requestEnded) return;
     this.requestEnded = true;
-    if (this.requestTimer.slot >= 0) this.owner.wheel.cancel(this.requestTimer);
+    if (this.requestTimer !== null) this.owner.wheel.cancel(this.requestTimer);
     const trailers = this.req.trailers as IncomingHttpHeaders;
     let hasTrailers = false;
     for (const _ in trailers) {
@@ -376,7 +375,8 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     this.finish(false);
   }
 
-  private resDrain(): void {
+  /** @internal (event handler) */
+  resDrain(): void {
     const filters = this.filters;
     for (let i = filters.length - 1; i >= 0; i--) filters[i].onDownstreamWritable?.();
   }
@@ -408,7 +408,8 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   }
 
   /** The response finished (`complete`) or the downstream stream closed early. */
-  private finish(complete: boolean): void {
+  /** @internal (event handler) */
+  finish(complete: boolean): void {
     if (this.done) return;
     if (!complete && this.upgradeSocket === null && !(this.res as ServerResponse).writableFinished) {
       this.owner.stats.downstream_rq_rx_reset.inc();
@@ -424,10 +425,34 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     }
     const wheel = this.owner.wheel;
     wheel.cancel(this.idleTimer);
-    wheel.cancel(this.requestTimer);
+    if (this.requestTimer !== null) wheel.cancel(this.requestTimer);
     this.info.endMono = performance.now();
     this.destroyFilters();
-    this.req.removeListener('data', this.onReqData);
+    this.req.removeListener('data', onReqData);
     this.owner.streamDone(this);
   }
+}
+
+interface Tagged {
+  remoraStream?: ActiveStream;
+}
+
+function onReqData(this: Tagged, c: Buffer): void {
+  this.remoraStream?.decodeData(c);
+}
+
+function onReqEnd(this: Tagged): void {
+  this.remoraStream?.decodeEnd();
+}
+
+function onResDrain(this: Tagged): void {
+  this.remoraStream?.resDrain();
+}
+
+function onResFinish(this: Tagged): void {
+  this.remoraStream?.finish(true);
+}
+
+function onResClose(this: Tagged): void {
+  this.remoraStream?.finish(false);
 }

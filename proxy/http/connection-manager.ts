@@ -135,7 +135,7 @@ export class ConnectionManager implements StreamOwner {
       socket.end();
       return;
     }
-    const conn = new H1Conn(socket);
+    const conn = new H1Conn(socket, this);
     this.h1Conns.set(socket, conn);
     const headersTimeout = this.cfg.requestHeadersTimeoutMs;
     if (headersTimeout > 0) {
@@ -183,11 +183,12 @@ export class ConnectionManager implements StreamOwner {
   private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     // Bytes after a rejected request are not a new request: the rejection closes the connection.
     if (this.rejected.has(socket)) return;
-    this.stats.downstream_cx_protocol_error.inc();
     if (!socket.writable || err.code === 'ECONNRESET') {
+      // The client went away; nothing malformed was received.
       socket.destroy();
       return;
     }
+    this.stats.downstream_cx_protocol_error.inc();
     const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
     if (tooLarge) this.stats.downstream_rq_too_large.inc();
     const line = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
@@ -219,7 +220,8 @@ export class ConnectionManager implements StreamOwner {
         conn.headersTimer = null;
       }
       conn.inflight++;
-      res.once('close', () => conn.done(this.draining));
+      (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
+      res.once('close', onH1ResClose);
     }
     const stream = this.newStream(req, res, upgradeSocket);
     const cfg = this.cfg;
@@ -385,12 +387,20 @@ export class ConnectionManager implements StreamOwner {
 class H1Conn {
   inflight = 0;
   headersTimer: NodeJS.Timeout | null = null;
-  constructor(readonly socket: Socket) {}
+  constructor(
+    readonly socket: Socket,
+    readonly cm: ConnectionManager,
+  ) {}
   /** A response finished: an idle connection closes if the listener is draining. */
   done(draining: boolean): void {
     this.inflight--;
     if (draining && this.inflight === 0) this.socket.end();
   }
+}
+
+function onH1ResClose(this: ServerResponse & { remoraConn?: H1Conn }): void {
+  const c = this.remoraConn;
+  if (c !== undefined) c.done(c.cm.draining);
 }
 
 const lastStreamIds = new WeakMap<ServerHttp2Session, number>();

@@ -54,16 +54,14 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private startMono = 0;
   private responseStarted = false;
   private finished = false;
-  private readonly timer: TimerEntry;
-  private readonly onUpstreamDrain: () => void;
+  /** Created only for routes with a timeout. */
+  private timer: TimerEntry | null = null;
+  private onUpstreamDrain: (() => void) | null = null;
 
   constructor(
     private readonly cfg: RouterConfig,
     private readonly cb: StreamCallbacks,
-  ) {
-    this.timer = new TimerEntry(this, 0);
-    this.onUpstreamDrain = () => this.cb.resumeDecoding();
-  }
+  ) {}
 
   decodeHeaders(head: RequestHead, endStream: boolean): FilterStatus {
     const cb = this.cb;
@@ -131,7 +129,10 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     host.rqActive++;
     host.rqTotal++;
     this.startMono = performance.now();
-    if (action.timeoutMs > 0) sharedWheel.schedule(this.timer, action.timeoutMs);
+    if (action.timeoutMs > 0) {
+      this.timer = new TimerEntry(this, 0);
+      sharedWheel.schedule(this.timer, action.timeoutMs);
+    }
     const pool = cluster.poolFor(host);
     this.upstream = pool.newStream(
       {
@@ -154,6 +155,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (up === null || this.finished) return 'stop';
     if (chunk.length > 0 && !up.write(chunk)) {
       this.cb.pauseDecoding();
+      if (this.onUpstreamDrain === null) this.onUpstreamDrain = () => this.cb.resumeDecoding();
       up.onDrain(this.onUpstreamDrain);
     }
     if (endStream) up.end();
@@ -256,7 +258,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   /** Request accounting ends here, once, however the upstream request ended. */
   private complete(success: boolean): void {
     this.finished = true;
-    if (this.timer.slot >= 0) sharedWheel.cancel(this.timer);
+    if (this.timer !== null) sharedWheel.cancel(this.timer);
     const stats = this.cluster!.stats;
     stats.upstream_rq_active.dec();
     stats.upstream_rq_completed.inc();

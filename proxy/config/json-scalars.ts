@@ -58,14 +58,6 @@ const NUMBER_RANGES: Readonly<Record<string, { readonly min: number; readonly ma
     ]),
   );
 
-export function isIntegerType(type: string): boolean {
-  return type in INT_RANGES;
-}
-
-export function is64BitType(type: string): boolean {
-  return type.endsWith('64') && type !== 'double';
-}
-
 const INT_STRING = /^-?(0|[1-9][0-9]*)$/;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 

@@ -49,8 +49,10 @@ export class MaglevLbFactory implements LbPolicyFactory<MaglevConfig> {
     return Object.freeze({ tableSize, useHostnameForHashing: hashing.useHostnameForHashing });
   }
 
-  create(hosts: readonly Host[], config: MaglevConfig, _previous: LoadBalancer | null): MaglevLoadBalancer {
-    return new MaglevLoadBalancer(hosts, config.tableSize, config.useHostnameForHashing, this.rng);
+  /** A previous Maglev balancer's table is reused when the hosts' keys and weights are unchanged. */
+  create(hosts: readonly Host[], config: MaglevConfig, previous: LoadBalancer | null): MaglevLoadBalancer {
+    const prev = previous instanceof MaglevLoadBalancer ? previous : null;
+    return new MaglevLoadBalancer(hosts, config.tableSize, config.useHostnameForHashing, this.rng, prev);
   }
 }
 

@@ -16,8 +16,14 @@ export class MaglevLoadBalancer implements LoadBalancer {
   readonly table: MaglevTable;
   private readonly rng: Rng;
 
-  constructor(hosts: readonly Host[], tableSize: number, useHostnameForHashing: boolean, rng: Rng) {
-    this.table = new MaglevTable(hosts, tableSize, useHostnameForHashing);
+  constructor(
+    hosts: readonly Host[],
+    tableSize: number,
+    useHostnameForHashing: boolean,
+    rng: Rng,
+    previous: MaglevLoadBalancer | null = null,
+  ) {
+    this.table = new MaglevTable(hosts, tableSize, useHostnameForHashing, previous?.table ?? null);
     this.rng = rng;
   }
 

@@ -1,7 +1,6 @@
 import type { Host } from '../../../upstream/host.js';
-import { hostHashKey } from '../common/host-hash-key.js';
+import { KeyedHosts } from '../common/keyed-hosts.js';
 import { mod64, U64 } from '../common/u64.js';
-import { hostWeight } from '../common/weights.js';
 import { xxHash64Into } from '../common/xxhash64.js';
 
 /**
@@ -24,13 +23,31 @@ export class MaglevTable {
   readonly minEntriesPerHost: number;
   readonly maxEntriesPerHost: number;
 
-  constructor(hostsIn: readonly Host[], tableSize: number, useHostnameForHashing: boolean) {
-    const keyed = hostsIn.map((host) => ({ host, key: hostHashKey(host, useHostnameForHashing) }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.hosts = keyed.map((k) => k.host);
+  /** The hosts in build order, with their keys and weights (for reuse by the next build). */
+  readonly layout: KeyedHosts;
+
+  /**
+   * `previous` (the table this one replaces) is reused when the hosts have the same keys and
+   * weights and the size is unchanged: only the Host objects are swapped in.
+   */
+  constructor(
+    hostsIn: readonly Host[],
+    tableSize: number,
+    useHostnameForHashing: boolean,
+    previous: MaglevTable | null = null,
+  ) {
+    const layout = new KeyedHosts(hostsIn, useHostnameForHashing);
+    this.layout = layout;
+    this.hosts = layout.hosts;
     this.tableSize = tableSize;
-    const n = keyed.length;
+    const n = layout.length;
     const M = tableSize;
+    if (previous !== null && previous.tableSize === M && n > 0 && layout.sameLayout(previous.layout)) {
+      this.table = previous.table;
+      this.minEntriesPerHost = previous.minEntriesPerHost;
+      this.maxEntriesPerHost = previous.maxEntriesPerHost;
+      return;
+    }
     this.table = new Int32Array(n === 0 ? 0 : M);
     if (n === 0) {
       this.minEntriesPerHost = 0;
@@ -48,15 +65,15 @@ export class MaglevTable {
     const encoder = new TextEncoder();
     const h = new U64();
     let total = 0;
-    for (let i = 0; i < n; i++) total += hostWeight(keyed[i].host);
+    for (let i = 0; i < n; i++) total += layout.weights[i];
     let maxWeight = 0;
     for (let i = 0; i < n; i++) {
-      const bytes = encoder.encode(keyed[i].key);
+      const bytes = encoder.encode(layout.keys[i]);
       xxHash64Into(bytes, bytes.length, 0, h);
       slot[i] = mod64(h.hi, h.lo, M);
       xxHash64Into(bytes, bytes.length, 1, h);
       skip[i] = mod64(h.hi, h.lo, M - 1) + 1;
-      weight[i] = hostWeight(keyed[i].host) / total;
+      weight[i] = layout.weights[i] / total;
       maxWeight = Math.max(maxWeight, weight[i]);
     }
 

@@ -65,12 +65,14 @@ export class RingHashLbFactory implements LbPolicyFactory<RingHashConfig> {
     });
   }
 
+  /** A previous ring-hash balancer's ring is reused when the hosts' keys and weights are unchanged. */
   create(
     hosts: readonly Host[],
     config: RingHashConfig,
-    _previous: LoadBalancer | null,
+    previous: LoadBalancer | null,
   ): RingHashLoadBalancer {
-    return new RingHashLoadBalancer(hosts, config, this.rng);
+    const prev = previous instanceof RingHashLoadBalancer ? previous : null;
+    return new RingHashLoadBalancer(hosts, config, this.rng, prev);
   }
 }
 

@@ -13,8 +13,13 @@ export class RingHashLoadBalancer implements LoadBalancer {
   readonly ring: HashRing;
   private readonly rng: Rng;
 
-  constructor(hosts: readonly Host[], params: RingParams, rng: Rng) {
-    this.ring = new HashRing(hosts, params);
+  constructor(
+    hosts: readonly Host[],
+    params: RingParams,
+    rng: Rng,
+    previous: RingHashLoadBalancer | null = null,
+  ) {
+    this.ring = new HashRing(hosts, params, previous?.ring ?? null);
     this.rng = rng;
   }
 

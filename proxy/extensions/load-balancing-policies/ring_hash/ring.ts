@@ -1,9 +1,8 @@
 import type { Host } from '../../../upstream/host.js';
-import { hostHashKey } from '../common/host-hash-key.js';
+import { KeyedHosts } from '../common/keyed-hosts.js';
 import { murmurHash2_64Raw, STD_HASH_SEED } from '../common/murmur2-64.js';
 import { sortByPosition } from '../common/sort-positions.js';
 import { R } from '../common/u64-ops.js';
-import { hostWeight } from '../common/weights.js';
 import { xxHash64Raw } from '../common/xxhash64.js';
 
 export type RingHashFunction = 'XX_HASH' | 'MURMUR_HASH_2';
@@ -34,11 +33,32 @@ export class HashRing {
   readonly minHashesPerHost: number;
   readonly maxHashesPerHost: number;
 
-  constructor(hostsIn: readonly Host[], params: RingParams) {
-    const keyed = hostsIn.map((host) => ({ host, key: hostHashKey(host, params.useHostnameForHashing) }));
-    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    this.hosts = keyed.map((k) => k.host);
-    const n = keyed.length;
+  readonly params: RingParams;
+  /** The hosts in build order, with their keys and weights (for reuse by the next build). */
+  readonly layout: KeyedHosts;
+
+  /**
+   * `previous` (the ring this one replaces) is reused when the parameters, host keys and weights
+   * are unchanged (a health flap that leaves the same hosts): only the Host objects are swapped.
+   */
+  constructor(hostsIn: readonly Host[], params: RingParams, previous: HashRing | null = null) {
+    const layout = new KeyedHosts(hostsIn, params.useHostnameForHashing);
+    this.layout = layout;
+    this.params = params;
+    this.hosts = layout.hosts;
+    const n = layout.length;
+    if (
+      previous !== null &&
+      n > 0 &&
+      sameParams(previous.params, params) &&
+      layout.sameLayout(previous.layout)
+    ) {
+      this.positions = previous.positions;
+      this.hostIndex = previous.hostIndex;
+      this.minHashesPerHost = previous.minHashesPerHost;
+      this.maxHashesPerHost = previous.maxHashesPerHost;
+      return;
+    }
     if (n === 0) {
       this.positions = new Float64Array(0);
       this.hostIndex = new Int32Array(0);
@@ -47,10 +67,11 @@ export class HashRing {
       return;
     }
 
+    const weights = layout.weights;
     let total = 0;
-    for (const k of keyed) total += hostWeight(k.host);
+    for (let i = 0; i < n; i++) total += weights[i];
     let minNormalized = 1;
-    for (const k of keyed) minNormalized = Math.min(minNormalized, hostWeight(k.host) / total);
+    for (let i = 0; i < n; i++) minNormalized = Math.min(minNormalized, weights[i] / total);
     const scale = Math.min(Math.ceil(minNormalized * params.minRingSize) / minNormalized, params.maxRingSize);
     const ringSize = Math.ceil(scale);
 
@@ -66,12 +87,12 @@ export class HashRing {
     let maxHashes = 0;
     let buf = new Uint8Array(64);
     for (let h = 0; h < n; h++) {
-      const keyBytes = encoder.encode(`${keyed[h].key}_`);
+      const keyBytes = encoder.encode(`${layout.keys[h]}_`);
       // Room for the key, '_' and the decimal entry number (at most 7 digits for 8M entries).
       if (buf.length < keyBytes.length + 16) buf = new Uint8Array(keyBytes.length + 16);
       buf.set(keyBytes);
       const prefix = keyBytes.length;
-      target += (scale * hostWeight(keyed[h].host)) / total;
+      target += (scale * weights[h]) / total;
       let j = 0;
       while (current < target && count < positions.length) {
         const len = prefix + writeDecimal(buf, prefix, j);
@@ -114,6 +135,15 @@ export class HashRing {
   hostAt(entry: number): Host {
     return this.hosts[this.hostIndex[entry]];
   }
+}
+
+function sameParams(a: RingParams, b: RingParams): boolean {
+  return (
+    a.minRingSize === b.minRingSize &&
+    a.maxRingSize === b.maxRingSize &&
+    a.hashFunction === b.hashFunction &&
+    a.useHostnameForHashing === b.useHostnameForHashing
+  );
 }
 
 /** Writes the decimal digits of a non-negative integer at buf[at..]; returns how many. */

@@ -121,6 +121,20 @@ describe('maglev', () => {
     expect(factory(1).create([], parse(), null).chooseHost(ctxWithHash(1))).toBeNull();
   });
 
+  it('reuses the previous table when the hosts keep their keys and weights', () => {
+    const f = factory(1);
+    const first = f.create(makeHosts(5), parse(), null);
+    const again = makeHosts(5);
+    const second = f.create(again, parse(), first);
+    expect(second.table.table).toBe(first.table.table);
+    const k = requestHash('y');
+    expect(second.chooseHost(ctxWithHash(k))).toBe(
+      again.find((h) => h.key === first.chooseHost(ctxWithHash(k))!.key),
+    );
+    expect(f.create(makeHosts(4), parse(), second).table.table).not.toBe(first.table.table);
+    expect(f.create(again, parse({ table_size: 65521 }), second).table.table).not.toBe(first.table.table);
+  });
+
   it('rebuilds for 10,000 hosts quickly', () => {
     const t0 = performance.now();
     const lb = factory(1).create(makeHosts(10_000), parse(), null);

@@ -173,6 +173,25 @@ describe('ring hash', () => {
     expect(factory(1).create([], parse(), null).chooseHost(ctxWithHash(key))).toBeNull();
   });
 
+  it('reuses the previous ring when the hosts keep their keys and weights', () => {
+    const f = factory(1);
+    const first = f.create(makeHosts(5), parse(), null);
+    // The same endpoints as new Host objects (a health flap or metadata change rebuilds them).
+    const again = makeHosts(5);
+    const second = f.create(again, parse(), first);
+    expect(second.ring.positions).toBe(first.ring.positions);
+    expect(second.chooseHost(ctxWithHash(requestHash('x')))).toBe(
+      again.find((h) => h.key === first.chooseHost(ctxWithHash(requestHash('x')))!.key),
+    );
+    // A weight change or another ring size builds a new ring.
+    expect(f.create(makeHosts(5, [1, 1, 1, 1, 2]), parse(), second).ring.positions).not.toBe(
+      first.ring.positions,
+    );
+    expect(f.create(again, parse({ minimum_ring_size: 64 }), second).ring.positions).not.toBe(
+      first.ring.positions,
+    );
+  });
+
   it('rebuilds for 10,000 hosts quickly', () => {
     const hosts = makeHosts(10_000);
     const t0 = performance.now();

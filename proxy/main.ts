@@ -1,0 +1,123 @@
+/**
+ * The composition root: CLI options → bootstrap → registries → clusters → listeners → admin →
+ * lifecycle. Everything is built here and handed down as narrow dependencies; nothing below this
+ * file reaches for a global.
+ */
+
+import { startAdmin } from './admin-wiring.js';
+import type { CliOptions } from './cli-options.js';
+import { commandLineOptionsJson } from './cli-options.js';
+import { ConfigError, type Issues } from './config/issues.js';
+import { buildRegistries } from './extensions.js';
+import { Lifecycle } from './lifecycle.js';
+import type { RunningProxy, StartHooks } from './main-contract.js';
+import { Listener } from './network/listener.js';
+import { AccessLogOutputs } from './observability/access-log/outputs.js';
+import { LogRegistry } from './observability/logger.js';
+import { StatsStore } from './observability/stats.js';
+import { buildStaticConfig } from './static-config.js';
+import { ClusterManager } from './upstream/cluster-manager.js';
+import { versionInfo } from './version.js';
+import { accessLogTranslator } from './xds/access-log.js';
+
+export async function validateConfig(opts: CliOptions): Promise<Issues> {
+  const stats = new StatsStore();
+  const outputs = new AccessLogOutputs({ stats });
+  try {
+    const { issues } = buildStaticConfig(opts, {
+      registries: buildRegistries(),
+      accessLog: accessLogTranslator({ outputs }),
+    });
+    return issues;
+  } finally {
+    await outputs.closeAll();
+  }
+}
+
+export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Promise<RunningProxy> {
+  const startTimeMs = Date.now();
+  const logs = new LogRegistry({ level: opts.logLevel === 'warning' ? 'warning' : opts.logLevel });
+  const log = logs.component('main');
+  for (const w of opts.warnings) log.warn(w);
+  const stats = new StatsStore();
+  const registries = buildRegistries();
+  const outputs = new AccessLogOutputs({ stats });
+
+  const { config, issues } = buildStaticConfig(opts, {
+    registries,
+    accessLog: accessLogTranslator({ outputs }),
+  });
+  for (const i of issues.list) if (i.severity === 'warning') log.warn({ path: i.path }, i.message);
+  if (config === null) {
+    await outputs.closeAll();
+    throw new ConfigError('bootstrap', issues);
+  }
+
+  const clusterManager = new ClusterManager({ stats, discoveries: registries.clusterDiscoveries });
+  for (const m of config.clusters) clusterManager.addOrUpdate(m);
+
+  const listeners = config.listeners.map((m) => new Listener(m, { stats, clusters: clusterManager }));
+  try {
+    for (const l of listeners) {
+      const port = await l.listen();
+      log.info({ listener: l.name, address: l.model.address, port }, 'listener started');
+    }
+  } catch (err) {
+    for (const l of listeners) l.forceClose();
+    clusterManager.shutdown();
+    await outputs.closeAll();
+    throw err;
+  }
+
+  let lifecycle: Lifecycle | null = null;
+  const admin = await startAdmin({
+    opts,
+    config,
+    stats,
+    logs,
+    startTimeMs,
+    clusterManager,
+    listeners,
+    ready: () => lifecycle?.state === 'serving',
+    quit: () => void lifecycle?.shutdown('quitquitquit'),
+  });
+
+  lifecycle = new Lifecycle({
+    listeners: () => listeners,
+    afterDrain: [
+      { name: 'admin', run: () => admin?.close() },
+      { name: 'upstream', run: () => clusterManager.shutdown() },
+      { name: 'access logs', run: () => outputs.closeAll() },
+    ],
+    drainTimeMs: opts.drainTimeS * 1000,
+    log: logs.component('lifecycle'),
+    exit: hooks.exit ?? (() => {}),
+  });
+  // While listeners drain, /ready answers DRAINING so load balancers in front stop sending.
+  const lc = lifecycle;
+  const shutdown = (reason: string) => {
+    admin?.setHealthCheckFailed(true);
+    return lc.shutdown(reason);
+  };
+  if (hooks.handleSignals === true) {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(signal, () => {
+        admin?.setHealthCheckFailed(true);
+        lc.onSignal(signal);
+      });
+    }
+  }
+
+  const adminAddress = admin === null ? undefined : { host: admin.address, port: admin.port };
+  log.info(
+    {
+      version: versionInfo().version,
+      admin: adminAddress,
+      listeners: listeners.length,
+      clusters: config.clusters.length,
+    },
+    'remora started',
+  );
+  void commandLineOptionsJson;
+  return { adminAddress, lifecycle: lc, shutdown };
+}

@@ -16,9 +16,6 @@ export class HostEstimate {
   estimateMs: number;
   /** Clock reading (ms) of the last observation (or of creation). */
   updatedAt: number;
-  /** Requests sent to the host and not yet finished. */
-  pending = 0;
-
   constructor(defaultRttMs: number, now: number) {
     this.estimateMs = defaultRttMs;
     this.updatedAt = now;
@@ -31,8 +28,8 @@ export class HostEstimate {
   }
 
   /** The balancer's cost: latency estimate × (outstanding requests + 1). */
-  cost(now: number, decayMs: number): number {
-    return this.estimateAt(now, decayMs) * (this.pending + 1);
+  cost(now: number, decayMs: number, outstanding: number): number {
+    return this.estimateAt(now, decayMs) * (outstanding + 1);
   }
 
   observe(latencyMs: number, now: number, decayMs: number): void {

@@ -9,20 +9,20 @@ import { HostEstimate } from './host-estimate.js';
 export type Clock = () => number;
 
 /**
- * The hook a latency-aware balancer needs from the router: call onRequestStart when a request
- * is sent to the host this balancer picked, and onRequestEnd when it finishes (response complete,
- * reset or timeout) with the time it took. Proposed as an optional, additive part of the
- * LoadBalancer seam.
+ * The hook a latency-aware balancer needs from the router: onRequestEnd when a request to a host
+ * this balancer picked finishes (response complete, reset or timeout) with the time it took.
+ * Outstanding requests are not reported separately: the router already counts them in
+ * Host.rqActive. Proposed as an optional, additive method of the LoadBalancer seam.
  */
 export interface RequestObserver {
-  onRequestStart(host: Host): void;
   onRequestEnd(host: Host, latencyMs: number): void;
 }
 
 /**
  * Peak-EWMA power of two choices: draw two distinct hosts at random and send to the one with the
- * lower cost = latency estimate × (outstanding + 1). Weights are not used (as in linkerd2-proxy):
- * the measured latency is the weight.
+ * lower cost = latency estimate × (Host.rqActive + 1). Weights are not used (as in linkerd2-proxy):
+ * the measured latency is the weight. Without latency reports every estimate stays at
+ * default_rtt and this degrades to power-of-two-choices least request.
  */
 export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
   private readonly hosts: readonly Host[];
@@ -66,21 +66,16 @@ export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
     return host;
   }
 
-  onRequestStart(host: Host): void {
-    const e = this.byKey.get(host.key);
-    if (e !== undefined) e.pending++;
-  }
-
   onRequestEnd(host: Host, latencyMs: number): void {
     const e = this.byKey.get(host.key);
-    if (e === undefined) return;
-    if (e.pending > 0) e.pending--;
-    if (Number.isFinite(latencyMs) && latencyMs >= 0) e.observe(latencyMs, this.clock(), this.decayMs);
+    if (e !== undefined && Number.isFinite(latencyMs) && latencyMs >= 0) {
+      e.observe(latencyMs, this.clock(), this.decayMs);
+    }
   }
 
   /** The host's current cost (for /clusters), or undefined when it is not in this balancer. */
   costOf(host: Host): number | undefined {
-    return this.byKey.get(host.key)?.cost(this.clock(), this.decayMs);
+    return this.byKey.get(host.key)?.cost(this.clock(), this.decayMs, host.rqActive);
   }
 
   /** The host's current latency estimate in ms, or undefined. */
@@ -103,8 +98,8 @@ export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
       if (ta !== wasTried(ctx, hb)) return ta ? hb : ha;
     }
     const now = this.clock();
-    const ca = this.estimates[a].cost(now, this.decayMs);
-    const cb = this.estimates[b].cost(now, this.decayMs);
+    const ca = this.estimates[a].cost(now, this.decayMs, ha.rqActive);
+    const cb = this.estimates[b].cost(now, this.decayMs, hb.rqActive);
     return cb < ca ? hb : ha;
   }
 }

@@ -31,8 +31,8 @@ interface InFlight {
 
 /**
  * Open-loop traffic in simulated time: a request every `intervalMs`, each taking its host's
- * latency; completions are reported to the balancer at their simulated end time. Returns the
- * picks per host in each window of `windowMs`.
+ * latency. Like the router, the simulation counts Host.rqActive and reports each completion to
+ * the balancer at its simulated end time. Returns the picks per host in each window of `windowMs`.
  */
 function simulate(
   lb: PeakEwmaLoadBalancer,
@@ -52,11 +52,12 @@ function simulate(
     while (inFlight.length > 0 && inFlight[0].end <= t) {
       const done = inFlight.shift()!;
       clock.t = done.end;
+      done.host.rqActive--;
       lb.onRequestEnd(done.host, done.end - done.start);
     }
     clock.t = t;
     const host = lb.chooseHost(null)!;
-    lb.onRequestStart(host);
+    host.rqActive++;
     inFlight.push({ host, start: t, end: t + latencyMs(host) });
     const w = Math.floor(t / windowMs);
     windows[w] ??= new Array(hosts.length).fill(0);
@@ -78,8 +79,7 @@ describe('peak EWMA estimate', () => {
   it('decays toward zero while the host gets no responses, and costs scale with outstanding', () => {
     const e = new HostEstimate(100, 0);
     expect(e.estimateAt(10_000, 10_000)).toBeCloseTo(100 * Math.exp(-1), 9);
-    e.pending = 3;
-    expect(e.cost(0, 10_000)).toBe(400);
+    expect(e.cost(0, 10_000, 3)).toBe(400);
   });
 });
 
@@ -110,36 +110,46 @@ describe('peak EWMA balancer', () => {
     const hosts = makeHosts(2);
     const { f, clock } = setup(3);
     const lb = f.create(hosts, DEFAULTS, null);
-    lb.onRequestStart(hosts[1]);
     lb.onRequestEnd(hosts[1], 300);
     clock.t = 100;
     expect(countPicks(lb, hosts, 100)).toEqual([100, 0]);
     // A minute later, with no responses, 300 ms has decayed below the other host's 30 ms default.
     clock.t = 60_000;
-    lb.onRequestStart(hosts[0]);
     lb.onRequestEnd(hosts[0], 30);
     expect(lb.estimateOf(hosts[1])!).toBeLessThan(1);
     expect(countPicks(lb, hosts, 10)[1]).toBe(10);
   });
 
-  it('carries estimates and in-flight counts to the next balancer by host key', () => {
+  it('carries estimates to the next balancer by host key; cost counts active requests', () => {
     const hosts = makeHosts(3);
     const { f, clock } = setup(4);
     const first = f.create(hosts, DEFAULTS, null);
-    first.onRequestStart(hosts[0]);
-    first.onRequestStart(hosts[0]);
     first.onRequestEnd(hosts[0], 250);
     clock.t = 5;
     const more = makeHosts(4);
+    more[0].rqActive = 1;
     const second = f.create(more, DEFAULTS, first);
     expect(second.estimateOf(more[0])).toBeCloseTo(250 * Math.exp(-5 / 10_000), 9);
     expect(second.costOf(more[0])).toBeCloseTo(2 * 250 * Math.exp(-5 / 10_000), 9);
     expect(second.estimateOf(more[3])).toBe(30);
-    // A request that started under the first balancer finishes under the second.
+    // A request picked under the first balancer and finishing under the second still counts.
     second.onRequestEnd(hosts[0], 10);
-    expect(second.costOf(more[0])).toBeLessThan(250);
+    expect(second.estimateOf(more[0])).toBeLessThan(250);
+    expect(first.estimateOf(hosts[0])).toBe(second.estimateOf(more[0]));
     // Hosts the balancer does not know are ignored, not an error.
     second.onRequestEnd(makeHosts(10)[9], 5);
+  });
+
+  it('without latency reports behaves as least request over Host.rqActive', () => {
+    const hosts = makeHosts(4);
+    hosts[1].rqActive = 5;
+    const { f } = setup(6);
+    const counts = countPicks(f.create(hosts, DEFAULTS, null), hosts, 20_000);
+    // Two distinct candidates: the loaded host is never the cheaper one.
+    expect(counts[1]).toBe(0);
+    expect(chiSquare([counts[0], counts[2], counts[3]], [1 / 3, 1 / 3, 1 / 3])).toBeLessThan(
+      chiSquareBound(2),
+    );
   });
 
   it('avoids hosts the request already tried and handles 0 and 1 hosts', () => {

@@ -9,11 +9,12 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HcmConfig } from '../model/listener.js';
 import type { StatsStore } from '../observability/stats.js';
+import { normalizePath, type PathNormalizeOptions } from '../router/path-normalize.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
 import type { HttpFilter, RequestHead } from './filter.js';
 import { HcmStats } from './hcm-stats.js';
-import { applyForwardingHeaders, stripHopByHop } from './headers.js';
+import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
 import { isGrpcContentType } from './local-reply.js';
 import { checkHttp1Head, http2HeadSize } from './request-validation.js';
 import { ResponseFlag } from './response-flags.js';
@@ -49,6 +50,8 @@ export class ConnectionManager implements StreamOwner {
   private readonly h1Conns = new Map<Socket, H1Conn>();
   private readonly streams = new Set<ActiveStream>();
   private readonly maxHeaderBytes: number;
+  /** null when no normalisation is configured (the path goes through untouched). */
+  private readonly pathOpts: PathNormalizeOptions | null;
   /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
   private readonly rejected = new WeakSet<Duplex>();
 
@@ -60,6 +63,14 @@ export class ConnectionManager implements StreamOwner {
     this.clusters = deps.clusters;
     this.wheel = deps.wheel ?? sharedWheel;
     this.maxHeaderBytes = cfg.maxRequestHeadersKb * 1024;
+    const escaped =
+      cfg.pathWithEscapedSlashesAction === 'IMPLEMENTATION_SPECIFIC_DEFAULT'
+        ? 'KEEP_UNCHANGED'
+        : cfg.pathWithEscapedSlashesAction;
+    this.pathOpts =
+      cfg.normalizePath || cfg.mergeSlashes || escaped !== 'KEEP_UNCHANGED'
+        ? { normalize: cfg.normalizePath, mergeSlashes: cfg.mergeSlashes, escapedSlashes: escaped }
+        : null;
     const allowed = cfg.upgradeTypes;
     this.h1 = http.createServer({
       maxHeaderSize: this.maxHeaderBytes,
@@ -309,10 +320,12 @@ export class ConnectionManager implements StreamOwner {
     req: IncomingMessage | Http2ServerRequest,
     headers: OutgoingHttpHeaders,
     method: string,
-    path: string,
-    authority: string,
+    rawPath: string,
+    rawAuthority: string,
     contentLength: number,
   ): void {
+    let path = rawPath;
+    let authority = rawAuthority;
     const cfg = this.cfg;
     const info = stream.info;
     info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
@@ -322,7 +335,33 @@ export class ConnectionManager implements StreamOwner {
       for (const name of Object.keys(headers)) if (name.includes('_')) delete headers[name];
     }
     const scheme = 'http';
-    info.requestId = applyForwardingHeaders(headers, req.socket.remoteAddress ?? '', scheme, cfg);
+    const external = applyForwardingHeaders(headers, req.socket.remoteAddress ?? '', scheme, cfg);
+    info.requestId = requestIdOf(headers);
+    if (external) {
+      const internalOnly = cfg.routeTable.internalOnlyHeaders;
+      for (let i = 0; i < internalOnly.length; i++) delete headers[internalOnly[i]];
+    }
+    if (path.charCodeAt(0) !== 47 && path !== '*') {
+      // absolute-form (`GET http://host/p HTTP/1.1`): the target's authority replaces Host.
+      const abs = ABSOLUTE_FORM.exec(path);
+      if (abs !== null) {
+        authority = abs[1];
+        path = abs[2] === '' ? '/' : abs[2];
+      }
+    }
+    if (this.pathOpts !== null) {
+      const n = normalizePath(path, this.pathOpts, method);
+      if (!n.ok) {
+        stream.start0();
+        if (n.location !== null) {
+          // UNESCAPE_AND_REDIRECT: send the client to the unescaped path.
+          stream.info.responseCodeDetails = n.details;
+          stream.encodeHeaders(n.status, { location: n.location, 'content-length': 0 }, true);
+        } else stream.sendLocalReply(n.status, '', n.details, 0);
+        return;
+      }
+      path = n.path;
+    }
     const head: RequestHead = {
       method,
       path,
@@ -418,5 +457,6 @@ function isUpgradeRequest(req: IncomingMessage): boolean {
   return typeof u === 'string' && typeof c === 'string' && /(^|,)\s*upgrade\s*(,|$)/i.test(c);
 }
 
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;
 const EMPTY = Buffer.alloc(0);
 const NO_UPGRADES: readonly string[] = [];

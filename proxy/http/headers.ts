@@ -94,14 +94,15 @@ export function isInternalAddress(ip: string): boolean {
  * - use_remote_address false: the client address comes from the last XFF entry; nothing appended.
  * - External requests lose every x-envoy-* header the client sent, and an external x-request-id is
  *   replaced unless preserve_external_request_id.
- * Returns the request id in effect ('' when none).
+ * Returns true when the request is external (edge mode and an untrusted client); the request id in
+ * effect is left in headers['x-request-id'].
  */
 export function applyForwardingHeaders(
   headers: OutgoingHttpHeaders,
   remoteAddress: string,
   scheme: string,
   cfg: HcmConfig,
-): string {
+): boolean {
   const xffRaw = headers['x-forwarded-for'];
   const xff = xffRaw === undefined ? '' : Array.isArray(xffRaw) ? xffRaw.join(',') : String(xffRaw);
   let internal: boolean;
@@ -142,5 +143,11 @@ export function applyForwardingHeaders(
     const via = headers.via;
     headers.via = via === undefined ? cfg.via : `${Array.isArray(via) ? via.join(', ') : via}, ${cfg.via}`;
   }
+  return external;
+}
+
+/** The x-request-id value as one string ('' when absent). */
+export function requestIdOf(headers: OutgoingHttpHeaders): string {
+  const id = headers['x-request-id'];
   return id === undefined ? '' : Array.isArray(id) ? id[0] : String(id);
 }

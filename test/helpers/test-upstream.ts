@@ -8,6 +8,7 @@ import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:h
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { StatsStore } from '../../proxy/observability/stats.js';
+import { NO_MUTATIONS } from '../../proxy/router/header-mutations.js';
 import type { MatchedRoute, RouteAction, RouteRequest, RouteTable } from '../../proxy/router/types.js';
 import type { ClusterLookup, UpstreamCluster } from '../../proxy/upstream/cluster.js';
 import { ClusterStats } from '../../proxy/upstream/cluster-stats.js';
@@ -240,8 +241,6 @@ export class TestClusters implements ClusterLookup {
   }
 }
 
-const NO_MUTATIONS = { add: [], remove: [] };
-
 /** A route for tests: a path prefix to a cluster with a timeout (0 disables). */
 export interface TestRoute {
   readonly prefix: string;
@@ -256,7 +255,12 @@ export function testRouteTable(routes: readonly TestRoute[]): RouteTable {
   const compiled: Array<{ prefix: string; route: MatchedRoute }> = routes.map((r) => {
     const action: RouteAction =
       r.direct !== undefined
-        ? { kind: 'direct_response', status: r.direct.status, body: Buffer.from(r.direct.body) }
+        ? {
+            kind: 'direct_response',
+            status: r.direct.status,
+            body: Buffer.from(r.direct.body),
+            location: () => null,
+          }
         : {
             kind: 'route',
             selectCluster: () => r.cluster ?? '',
@@ -265,6 +269,8 @@ export function testRouteTable(routes: readonly TestRoute[]): RouteTable {
             autoHostRewrite: false,
             timeoutMs: r.timeoutMs ?? 15_000,
             idleTimeoutMs: -1,
+            clusterNotFoundStatus: 503,
+            clusterMutations: () => null,
           };
     return {
       prefix: r.prefix,
@@ -279,6 +285,7 @@ export function testRouteTable(routes: readonly TestRoute[]): RouteTable {
   });
   return {
     name: 'test',
+    internalOnlyHeaders: [],
     match(req: RouteRequest): MatchedRoute | null {
       for (const c of compiled) if (req.path.startsWith(c.prefix)) return c.route;
       return null;

@@ -1,6 +1,11 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { applyForwardingHeaders, isInternalAddress, stripHopByHop } from '../../proxy/http/headers.js';
+import {
+  applyForwardingHeaders,
+  isInternalAddress,
+  requestIdOf,
+  stripHopByHop,
+} from '../../proxy/http/headers.js';
 import { encodeGrpcMessage, grpcStatusForHttp } from '../../proxy/http/local-reply.js';
 import { checkHttp1Head } from '../../proxy/http/request-validation.js';
 import { hcmConfig } from '../helpers/proxy.js';
@@ -46,7 +51,9 @@ describe('forwarding headers', () => {
       'x-envoy-retry-on': '5xx',
       'x-request-id': 'ext',
     };
-    const id = applyForwardingHeaders(h, '8.8.8.8', 'http', { ...base, useRemoteAddress: true });
+    const external = applyForwardingHeaders(h, '8.8.8.8', 'http', { ...base, useRemoteAddress: true });
+    const id = requestIdOf(h);
+    expect(external).toBe(true);
     expect(h['x-forwarded-for']).toBe('9.9.9.9,8.8.8.8');
     expect(h['x-forwarded-proto']).toBe('http');
     expect(h['x-envoy-retry-on']).toBeUndefined();
@@ -66,7 +73,7 @@ describe('forwarding headers', () => {
 
   it('internal client keeps x-envoy-* and gets x-envoy-internal', () => {
     const h: OutgoingHttpHeaders = { 'x-envoy-retry-on': '5xx' };
-    applyForwardingHeaders(h, '10.1.2.3', 'http', { ...base, useRemoteAddress: true });
+    expect(applyForwardingHeaders(h, '10.1.2.3', 'http', { ...base, useRemoteAddress: true })).toBe(false);
     expect(h['x-envoy-retry-on']).toBe('5xx');
     expect(h['x-envoy-internal']).toBe('true');
   });
@@ -80,14 +87,14 @@ describe('forwarding headers', () => {
 
   it('skip_xff_append and generate_request_id false', () => {
     const h: OutgoingHttpHeaders = {};
-    const id = applyForwardingHeaders(h, '8.8.8.8', 'http', {
+    applyForwardingHeaders(h, '8.8.8.8', 'http', {
       ...base,
       useRemoteAddress: true,
       skipXffAppend: true,
       generateRequestId: false,
     });
     expect(h['x-forwarded-for']).toBeUndefined();
-    expect(id).toBe('');
+    expect(requestIdOf(h)).toBe('');
   });
 
   it('via is appended', () => {

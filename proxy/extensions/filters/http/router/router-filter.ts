@@ -5,7 +5,8 @@ import { stripResponseHopByHop } from '../../../../http/headers.js';
 import { LocalBody } from '../../../../http/local-reply.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
-import type { MatchedRoute } from '../../../../router/types.js';
+import { applyHeaderMutations } from '../../../../router/header-mutations.js';
+import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host } from '../../../../upstream/host.js';
 import type {
@@ -13,7 +14,6 @@ import type {
   UpstreamResponseHandler,
   UpstreamStream,
 } from '../../../../upstream/upstream-stream.js';
-import { applyHeaderMutations } from './header-mutations.js';
 
 export interface RouterConfig {
   /** Envoy's suppress_envoy_headers: no x-envoy-upstream-service-time on responses. */
@@ -51,6 +51,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private cluster: UpstreamCluster | null = null;
   private host: Host | null = null;
   private route: MatchedRoute | null = null;
+  private clusterMutations: ClusterMutations | null = null;
   private startMono = 0;
   private responseStarted = false;
   private finished = false;
@@ -90,6 +91,14 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       const body = action.body;
       const headers: OutgoingHttpHeaders = { 'content-length': body === null ? 0 : body.length };
       if (body !== null && body.length > 0) headers['content-type'] = 'text/plain';
+      const location = action.location({
+        authority: head.authority,
+        path: head.path,
+        method: head.method,
+        scheme: head.scheme,
+        headers: head.headers as IncomingHttpHeaders,
+      });
+      if (location !== null) headers.location = location;
       applyHeaderMutations(headers, route.responseHeaders);
       cb.info.responseCodeDetails = 'direct_response';
       cb.encodeHeaders(action.status, headers, body === null || body.length === 0);
@@ -100,9 +109,10 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     const cluster = clusterName === '' ? undefined : cb.clusters.get(clusterName);
     cb.info.upstreamCluster = clusterName;
     if (cluster === undefined) {
-      cb.sendLocalReply(503, '', 'cluster_not_found', ResponseFlag.NoClusterFound);
+      cb.sendLocalReply(action.clusterNotFoundStatus, '', 'cluster_not_found', ResponseFlag.NoClusterFound);
       return 'stop';
     }
+    this.clusterMutations = action.clusterMutations(clusterName);
     this.cluster = cluster;
     const host = cluster.chooseHost(null);
     if (host === null) {
@@ -119,9 +129,13 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     cb.info.upstreamHost = host.key;
     cb.info.attemptCount = 1;
     const headers = head.headers;
+    const cm = this.clusterMutations;
+    // The weighted cluster's own mutations and host rewrite come before the route's (Envoy's order).
+    if (cm !== null) applyHeaderMutations(headers, cm.requestHeaders);
     applyHeaderMutations(headers, route.requestHeaders);
     let authority = head.authority;
-    if (action.hostRewriteLiteral !== null) authority = action.hostRewriteLiteral;
+    if (cm !== null && cm.hostRewriteLiteral !== null) authority = cm.hostRewriteLiteral;
+    else if (action.hostRewriteLiteral !== null) authority = action.hostRewriteLiteral;
     else if (action.autoHostRewrite && host.hostname !== '') authority = host.hostname;
     const stats = cluster.stats;
     stats.upstream_rq_total.inc();
@@ -186,6 +200,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (!this.cfg.suppressEnvoyHeaders) {
       out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - this.startMono));
     }
+    if (this.clusterMutations !== null) applyHeaderMutations(out, this.clusterMutations.responseHeaders);
     applyHeaderMutations(out, this.route!.responseHeaders);
     cb.info.responseCodeDetails = 'via_upstream';
     cb.encodeHeaders(status, out, false);

@@ -10,7 +10,12 @@ import type {
   HeadersWithUnderscoresAction,
   HttpFilterModel,
 } from '../../../../model/listener.js';
+import { compileRouteConfig } from '../../../../router/compile.js';
 import type { RouteTable } from '../../../../router/types.js';
+import {
+  type RouteTranslateOptions,
+  translateRouteConfiguration,
+} from '../../../../xds/route-configuration.js';
 
 export const HCM_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -24,6 +29,21 @@ export interface HcmTranslateDeps {
   readonly routeConfig: (config: ProtoObject, path: string, issues: Issues) => RouteTable | null;
   /** From proxy/observability when present; without it AccessLog configs are kept raw. */
   readonly accessLog?: AccessLogTranslator;
+}
+
+/**
+ * The usual `routeConfig` dependency: proxy/xds/route-configuration.ts translates the inline
+ * RouteConfiguration and proxy/router/compile.ts compiles it. `opts.clusterExists` enables
+ * validate_clusters (Envoy validates inline route configs by default).
+ */
+export function inlineRouteConfig(opts: RouteTranslateOptions = {}): HcmTranslateDeps['routeConfig'] {
+  return (config, path, issues) => {
+    const model = translateRouteConfiguration(config, path, issues, {
+      validateClustersDefault: true,
+      ...opts,
+    });
+    return model === null ? null : compileRouteConfig(model);
+  };
 }
 
 const DEFAULT_STREAM_IDLE_MS = 5 * 60_000;

@@ -76,6 +76,9 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   /** Watches the response; enough on its own for a stream answered before any filter runs. */
   start0(): void {
     const res = this.res;
+    // A reset or aborted stream reports through 'close'; its 'error' must not become uncaught.
+    this.req.on('error', ignoreError);
+    res.on('error', ignoreError);
     res.on('drain', onResDrain);
     res.on('finish', onResFinish);
     res.on('close', onResClose);
@@ -409,9 +412,19 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
 
   /** The response finished (`complete`) or the downstream stream closed early. */
   /** @internal (event handler) */
-  finish(complete: boolean): void {
+  finish(finished: boolean): void {
     if (this.done) return;
-    if (!complete && this.upgradeSocket === null && !(this.res as ServerResponse).writableFinished) {
+    let complete = finished;
+    if (this.downstreamHttp2) {
+      // The compat layer emits 'finish' for a stream the client reset too; the RST code tells.
+      const rst = (this.res as Http2ServerResponse).stream.rstCode;
+      if (rst !== undefined && rst !== 0) complete = false;
+    }
+    if (
+      !complete &&
+      this.upgradeSocket === null &&
+      (this.downstreamHttp2 || !(this.res as ServerResponse).writableFinished)
+    ) {
       this.owner.stats.downstream_rq_rx_reset.inc();
       this.info.responseFlags |= ResponseFlag.DownstreamConnectionTermination;
     }
@@ -432,6 +445,8 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     this.owner.streamDone(this);
   }
 }
+
+function ignoreError(): void {}
 
 interface Tagged {
   remoraStream?: ActiveStream;

@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../proxy/network/listener.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
 import type { ClusterManager } from '../../proxy/upstream/cluster-manager.js';
-import { h2request, RecordingServer, request } from '../helpers/http.js';
+import { h2request, RecordingServer, request, waitFor } from '../helpers/http.js';
 import { hcmConfig, startHttpListener } from '../helpers/proxy.js';
 import { realClusters } from '../helpers/real-clusters.js';
 import { testRouteTable } from '../helpers/test-upstream.js';
@@ -40,7 +40,8 @@ describe('through the production pools', () => {
     grpcServer = new grpc.Server();
     grpcServer.addService(Echo.service, {
       Unary(call: grpc.ServerUnaryCall<{ message: string }, unknown>, cb: grpc.sendUnaryData<unknown>) {
-        cb(null, { message: `echo:${call.request.message}` });
+        if (call.request.message === 'fail') cb({ code: grpc.status.NOT_FOUND, details: 'no such thing' });
+        else cb(null, { message: `echo:${call.request.message}` });
       },
       Bidi(call: grpc.ServerDuplexStream<{ message: string }, unknown>) {
         call.on('data', (m: { message: string }) => call.write({ message: m.message }));
@@ -94,6 +95,35 @@ describe('through the production pools', () => {
     expect(r.body.toString()).toBe('h2:/h2/x');
   });
 
+  it('an HTTP/2 client resetting its stream mid-body resets the upstream request and keeps the session', async () => {
+    const client = http2.connect(`http://127.0.0.1:${port}`);
+    client.on('error', () => {});
+    try {
+      const req = client.request({ ':path': '/h2/upload', ':method': 'POST' });
+      req.on('error', () => {});
+      req.write(Buffer.alloc(1000));
+      await new Promise<void>((r) => req.once('ready', () => r()));
+      req.close(http2.constants.NGHTTP2_CANCEL);
+      await new Promise<void>((r) => req.once('close', () => r()));
+      await waitFor(() => stats.counter('http.ingress.downstream_rq_rx_reset').value === 1, 3000, 'rx reset');
+      await waitFor(
+        () => stats.gauge('cluster.two.upstream_rq_active').value === 0,
+        3000,
+        'upstream released',
+      );
+      // The same session still serves requests.
+      const next = client.request({ ':path': '/h2/after' });
+      const status = await new Promise<number>((resolve, reject) => {
+        next.on('response', (h) => resolve(Number(h[':status'])));
+        next.on('error', reject);
+        next.resume();
+      });
+      expect(status).toBe(200);
+    } finally {
+      client.close();
+    }
+  });
+
   it('connect failure is 503 UF with Envoy’s body', async () => {
     const r = await request(port, { path: '/dead' });
     expect(r.status).toBe(503);
@@ -113,6 +143,12 @@ describe('through the production pools', () => {
         client.Unary({ message: 'a' }, (e, r) => (e ? reject(e) : resolve(r!.message))),
       );
       expect(v).toBe('echo:a');
+      // A trailers-only error response from the upstream reaches the client as a status.
+      const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.Unary({ message: 'fail' }, (e) => resolve(e)),
+      );
+      expect(err?.code).toBe(grpc.status.NOT_FOUND);
+      expect(err?.details).toBe('no such thing');
       const call = client.Bidi();
       const got: string[] = [];
       await new Promise<void>((resolve, reject) => {

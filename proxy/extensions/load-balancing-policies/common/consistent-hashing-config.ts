@@ -2,6 +2,8 @@ import { type Issues, joinPath } from '../../../config/issues.js';
 import type { ProtoObject } from '../../../config/proto-object.js';
 import { readBool, readMessage, readUint } from './config-fields.js';
 
+const UINT32_MAX = 4294967295;
+
 /**
  * ConsistentHashingLbConfig, shared by ring hash and Maglev. In the typed policies it is the
  * `consistent_hashing_lb_config` field of RingHash / Maglev; with the `lb_policy` enum it lives in
@@ -10,6 +12,8 @@ import { readBool, readMessage, readUint } from './config-fields.js';
  */
 export interface ConsistentHashingSettings {
   readonly useHostnameForHashing: boolean;
+  /** Bounded-load cap as a percentage of the average load (>= 100), or 0 when unbounded. */
+  readonly hashBalanceFactor: number;
 }
 
 export function parseConsistentHashing(
@@ -19,27 +23,19 @@ export function parseConsistentHashing(
   legacyTopLevel: boolean,
 ): ConsistentHashingSettings {
   let useHostname = false;
+  let factor = 0;
   // RingHash (typed) still carries the deprecated top-level copies of both fields.
   if (legacyTopLevel) {
     useHostname = readBool(root, 'use_hostname_for_hashing', path, issues) ?? false;
-    rejectBalanceFactor(root, path, issues);
+    factor = readUint(root, 'hash_balance_factor', path, issues, { min: 100, max: UINT32_MAX }) ?? 0;
   }
   const chc = readMessage(root, 'consistent_hashing_lb_config', path, issues);
   if (chc !== undefined) {
     const p = joinPath(path, 'consistent_hashing_lb_config');
     useHostname = readBool(chc, 'use_hostname_for_hashing', p, issues) ?? false;
-    rejectBalanceFactor(chc, p, issues);
+    factor = readUint(chc, 'hash_balance_factor', p, issues, { min: 100, max: UINT32_MAX }) ?? 0;
   }
-  return { useHostnameForHashing: useHostname };
-}
-
-function rejectBalanceFactor(obj: ProtoObject, path: string, issues: Issues): void {
-  const factor = readUint(obj, 'hash_balance_factor', path, issues, { min: 100 });
-  if (factor !== undefined) {
-    // Bounded-load consistent hashing is not implemented; silently ignoring it would overload
-    // hosts an operator asked to protect, so the config is rejected instead.
-    issues.error(joinPath(path, 'hash_balance_factor'), 'bounded-load hashing is not supported by remora');
-  }
+  return { useHostnameForHashing: useHostname, hashBalanceFactor: factor };
 }
 
 /**

@@ -19,6 +19,14 @@ const TWO_POW_32 = 4294967296;
 const INV_TWO_POW_32 = 1 / TWO_POW_32;
 const INV_TWO_POW_53 = 1 / 9007199254740992;
 
+/** Output k of the splitmix32 sequence started at x (state x + k·golden ratio, then mixed). */
+function splitmix32(x: number, k: number): number {
+  let z = (x + Math.imul(0x9e3779b9, k)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
 function rotl32(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
@@ -36,18 +44,20 @@ export class Xoshiro128 implements Rng {
 
   /** Seeds the state from one number through splitmix32 so nearby seeds give unrelated streams. */
   constructor(seed: number) {
-    let x = seed >>> 0;
-    const next = (): number => {
-      x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    this.s0 = 0;
+    this.s1 = 0;
+    this.s2 = 0;
+    this.s3 = 0;
+    this.reseed(seed);
+  }
+
+  /** Restarts the sequence from `seed`, so a hot path can reuse one generator per seed. */
+  reseed(seed: number): void {
+    const x = seed | 0;
+    this.s0 = splitmix32(x, 1);
+    this.s1 = splitmix32(x, 2);
+    this.s2 = splitmix32(x, 3);
+    this.s3 = splitmix32(x, 4);
     // An all-zero state would be a fixed point.
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }

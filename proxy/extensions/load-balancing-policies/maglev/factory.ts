@@ -11,6 +11,8 @@ import { MaglevLoadBalancer } from './maglev-lb.js';
 export interface MaglevConfig {
   readonly tableSize: number;
   readonly useHostnameForHashing: boolean;
+  /** Bounded-load factor in percent, 0 when off. */
+  readonly hashBalanceFactor: number;
 }
 
 export const DEFAULT_TABLE_SIZE = 65537;
@@ -46,13 +48,17 @@ export class MaglevLbFactory implements LbPolicyFactory<MaglevConfig> {
     }
     readMessage(root, 'locality_weighted_lb_config', path, issues);
     const hashing = parseConsistentHashing(root, path, issues, false);
-    return Object.freeze({ tableSize, useHostnameForHashing: hashing.useHostnameForHashing });
+    return Object.freeze({
+      tableSize,
+      useHostnameForHashing: hashing.useHostnameForHashing,
+      hashBalanceFactor: hashing.hashBalanceFactor,
+    });
   }
 
   /** A previous Maglev balancer's table is reused when the hosts' keys and weights are unchanged. */
   create(hosts: readonly Host[], config: MaglevConfig, previous: LoadBalancer | null): MaglevLoadBalancer {
     const prev = previous instanceof MaglevLoadBalancer ? previous : null;
-    return new MaglevLoadBalancer(hosts, config.tableSize, config.useHostnameForHashing, this.rng, prev);
+    return new MaglevLoadBalancer(hosts, config, this.rng, prev);
   }
 }
 

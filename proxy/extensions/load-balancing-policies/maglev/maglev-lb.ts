@@ -1,7 +1,9 @@
 import type { Host } from '../../../upstream/host.js';
 import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
+import { BoundedLoad } from '../common/bounded-load.js';
 import { HOST_RESELECT_ATTEMPTS, wasTried } from '../common/previous-hosts.js';
 import type { Rng } from '../common/rng.js';
+import type { MaglevConfig } from './factory.js';
 import { MaglevTable } from './maglev-table.js';
 
 const TWO_POW_32 = 4294967296;
@@ -11,32 +13,48 @@ const TWO_POW_53 = 9007199254740992;
  * MAGLEV: host = table[hash mod M] for the request's hash (LbContext.hashKey); a request with no
  * hash uses a random one. A retry avoiding hosts already tried flips most bits of the hash, as
  * Envoy does (hash ^ (2^64 − attempt), here within 53 bits), to land far from the first slot.
+ * With hash_balance_factor, a host at its load cap hands the request on (see BoundedLoad).
  */
 export class MaglevLoadBalancer implements LoadBalancer {
   readonly table: MaglevTable;
   private readonly rng: Rng;
+  /** Set when hash_balance_factor caps each host's share of the requests in flight. */
+  private readonly bounded: BoundedLoad | null;
 
   constructor(
     hosts: readonly Host[],
-    tableSize: number,
-    useHostnameForHashing: boolean,
+    config: MaglevConfig,
     rng: Rng,
     previous: MaglevLoadBalancer | null = null,
   ) {
-    this.table = new MaglevTable(hosts, tableSize, useHostnameForHashing, previous?.table ?? null);
+    this.table = new MaglevTable(
+      hosts,
+      config.tableSize,
+      config.useHostnameForHashing,
+      previous?.table ?? null,
+    );
     this.rng = rng;
+    this.bounded =
+      config.hashBalanceFactor > 0
+        ? new BoundedLoad(this.table.hosts, this.table.layout.weights, config.hashBalanceFactor)
+        : null;
   }
 
   chooseHost(ctx: LbContext | null): Host | null {
     if (this.table.hosts.length === 0) return null;
     const key = ctx?.hashKey;
     const hash = key === undefined ? this.rng.next53() : key;
-    const size = this.table.tableSize;
-    let host = this.table.hostAt(hash % size);
+    let host = this.hostFor(hash, hash);
     for (let attempt = 1; attempt <= HOST_RESELECT_ATTEMPTS && wasTried(ctx, host); attempt++) {
-      host = this.table.hostAt(retryHash(hash, attempt) % size);
+      host = this.hostFor(retryHash(hash, attempt), hash);
     }
     return host;
+  }
+
+  /** The table's host for `slotHash`; bounded loads probe from the request's own hash. */
+  private hostFor(slotHash: number, hash: number): Host {
+    const index = this.table.table[slotHash % this.table.tableSize];
+    return this.bounded === null ? this.table.hosts[index] : this.bounded.choose(index, hash);
   }
 }
 

@@ -62,6 +62,7 @@ export class RingHashLbFactory implements LbPolicyFactory<RingHashConfig> {
       maxRingSize: Math.max(maxRingSize, minRingSize),
       hashFunction,
       useHostnameForHashing: hashing.useHostnameForHashing,
+      hashBalanceFactor: hashing.hashBalanceFactor,
     });
   }
 

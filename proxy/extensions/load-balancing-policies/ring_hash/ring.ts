@@ -12,6 +12,8 @@ export interface RingParams {
   readonly maxRingSize: number;
   readonly hashFunction: RingHashFunction;
   readonly useHostnameForHashing: boolean;
+  /** Bounded-load factor in percent, 0 when off (applied by the balancer, not the ring). */
+  readonly hashBalanceFactor: number;
 }
 
 /**

@@ -145,7 +145,7 @@ describe('maglev', () => {
 
 describe('maglev config', () => {
   it('has Envoy defaults and names', () => {
-    expect(parse()).toEqual({ tableSize: 65537, useHostnameForHashing: false });
+    expect(parse()).toEqual({ tableSize: 65537, useHostnameForHashing: false, hashBalanceFactor: 0 });
     expect(parse({ table_size: 5000011 }).tableSize).toBe(5000011);
     expect(maglevFactory.lbPolicyEnum).toBe('MAGLEV');
     expect(maglevFactory.typeUrl).toBe(

@@ -209,6 +209,7 @@ describe('ring hash config', () => {
       maxRingSize: 8388608,
       hashFunction: 'XX_HASH',
       useHostnameForHashing: false,
+      hashBalanceFactor: 0,
     });
     expect(ringHashFactory.lbPolicyEnum).toBe('RING_HASH');
     expect(ringHashFactory.typeUrl).toBe(
@@ -232,8 +233,8 @@ describe('ring hash config', () => {
       ],
       [{ minimum_ring_size: 1.5 }, `error: ${p}.minimum_ring_size: must be a non-negative integer`],
       [
-        { consistent_hashing_lb_config: { hash_balance_factor: 150 } },
-        `error: ${p}.consistent_hashing_lb_config.hash_balance_factor: bounded-load hashing is not supported by remora`,
+        { consistent_hashing_lb_config: { hash_balance_factor: 99 } },
+        `error: ${p}.consistent_hashing_lb_config.hash_balance_factor: must be at least 100, got 99`,
       ],
     ];
     for (const [config, message] of cases) {

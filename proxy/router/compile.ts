@@ -1,4 +1,4 @@
-import { compileRe2FullMatch } from '../config/regex.js';
+import { compileRe2FullMatch, re2LiteralPrefix } from '../config/regex.js';
 import {
   DirectResponseAction,
   ForwardAction,
@@ -53,7 +53,8 @@ class CompiledRoute {
     let matchedLength: MatchedLength;
     if (p.kind === 'regex') {
       this.pathKind = P_REGEX;
-      this.value = '';
+      // Every match starts with this literal: a startsWith test skips most regex runs.
+      this.value = re2LiteralPrefix(p.regex);
       this.re = compileRe2FullMatch(p.regex);
       matchedLength = -1;
     } else {
@@ -100,7 +101,7 @@ class CompiledRoute {
         if (this.caseSensitive ? !path.startsWith(v) : !equalsFoldedAt(path, 0, v)) return false;
         break;
       default:
-        if (!this.re!.test(pathOnly)) return false;
+        if (v.length > pathLen || !path.startsWith(v) || !this.re!.test(pathOnly)) return false;
     }
     if (this.grpc && !isGrpcRequest(req)) return false;
     const headers = this.headers;

@@ -20,6 +20,14 @@ class WildcardGroup<V> {
 
 const SCAN_LIMIT = 8;
 
+function hasUpper(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) return true;
+  }
+  return false;
+}
+
 export class DomainMap<V> {
   private readonly exact = new Map<string, V>();
   private readonly suffixes: WildcardGroup<V>[] = [];
@@ -55,12 +63,17 @@ export class DomainMap<V> {
   }
 
   find(authority: string): V | null {
+    // Common case first: an already lower-case host listed exactly (no copy, one hash lookup).
+    if (!this.ignorePort) {
+      const hit = this.exact.get(authority);
+      if (hit !== undefined) return hit;
+    }
     let host = authority;
     if (this.ignorePort) {
       const colon = host.lastIndexOf(':');
       if (colon >= 0 && host.lastIndexOf(']') < colon) host = host.slice(0, colon);
     }
-    if (/[A-Z]/.test(host)) host = host.toLowerCase();
+    if (hasUpper(host)) host = host.toLowerCase();
     const exact = this.exact.get(host);
     if (exact !== undefined) return exact;
     const n = host.length;

@@ -1,4 +1,4 @@
-import { compileRe2FullMatch } from '../config/regex.js';
+import { compileRe2FullMatch, re2LiteralPrefix } from '../config/regex.js';
 import type { HeaderMatcherModel, QueryParameterMatcherModel, StringMatchModel } from './route-model.js';
 import type { RouteRequest } from './types.js';
 
@@ -40,7 +40,7 @@ export class StringMatcher {
   constructor(m: StringMatchModel) {
     if (m.kind === 'regex') {
       this.kind = REGEX;
-      this.value = '';
+      this.value = re2LiteralPrefix(m.regex);
       this.ignoreCase = false;
       this.re = compileRe2FullMatch(m.regex);
     } else {
@@ -66,7 +66,7 @@ export class StringMatcher {
         for (let i = 0; i + v.length <= s.length; i++) if (equalsFoldedAt(s, i, v)) return true;
         return false;
       default:
-        return this.re!.test(s);
+        return s.startsWith(v) && this.re!.test(s);
     }
   }
 }

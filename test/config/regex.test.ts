@@ -3,6 +3,7 @@ import {
   compileRe2FullMatch,
   compileRe2Global,
   MAX_PATTERN_LENGTH,
+  re2LiteralPrefix,
   re2Problem,
   translateRe2,
   translateRe2Rewrite,
@@ -172,5 +173,34 @@ describe('catastrophic backtracking', () => {
     const start = Date.now();
     expect(re.test(`${'a'.repeat(40)}b`)).toBe(false);
     expect(Date.now() - start).toBeLessThan(2000);
+  });
+});
+
+describe('literal prefix prefilter', () => {
+  it('extracts the literal every full match starts with, conservatively', () => {
+    const cases: [string, string][] = [
+      ['/items/[0-9]+', '/items/'],
+      ['/a+', '/'],
+      ['/ab?', '/a'],
+      ['/x{2}', '/'],
+      ['a|b', ''],
+      ['(a|b)c', ''],
+      ['ab(c|d)', 'ab'],
+      ['(?i)abc', ''],
+      ['\\.x', '.x'],
+      ['[]|]x|y', ''],
+      ['\\Qab\\E', ''],
+      ['\\d+', ''],
+    ];
+    for (const [p, want] of cases) expect(re2LiteralPrefix(p), p).toBe(want);
+  });
+
+  it('every string the regex fully matches starts with the prefix', () => {
+    const samples = ['/items/1', '/a', '/aa', '/ab', '/xx', 'ab', 'abc', 'abd', '.x', 'y', 'x', ']x'];
+    for (const p of ['/items/[0-9]+', '/a+', '/ab?', '/x{2}', 'ab(c|d)', '\\.x', '[]|]x|y']) {
+      const re = compileRe2FullMatch(p);
+      const prefix = re2LiteralPrefix(p);
+      for (const s of samples) if (re.test(s)) expect(s.startsWith(prefix), `${p} ${s}`).toBe(true);
+    }
   });
 });

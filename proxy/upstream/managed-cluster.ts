@@ -5,8 +5,10 @@ import { ClusterStats } from './cluster-stats.js';
 import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.js';
 import { hostsFromAssignment } from './discovery.js';
 import { HealthFlag, Host, localityKey } from './host.js';
+import { AgentHttp1Pool } from './http1-agent-pool.js';
 import { Http1Pool } from './http1-pool.js';
 import { Http2Pool } from './http2-pool.js';
+import { llhttpAvailable } from './llhttp.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
 import type { ConnectionPool } from './upstream-stream.js';
 
@@ -204,11 +206,15 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
         maxRequestsPerConnection: m.maxRequestsPerConnection,
       });
     }
-    return new Http1Pool(host, this.stats, {
+    const opts = {
       connectTimeoutMs: m.connectTimeoutMs,
       idleTimeoutMs: m.idleTimeoutMs,
       maxRequestsPerConnection: m.maxRequestsPerConnection,
-    });
+    };
+    // The lean pool needs node's llhttp binding; without it, node:http's client does the work.
+    return llhttpAvailable
+      ? new Http1Pool(host, this.stats, opts)
+      : new AgentHttp1Pool(host, this.stats, opts);
   }
 
   private rebuild(): void {

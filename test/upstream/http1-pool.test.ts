@@ -1,13 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AgentHttp1Pool } from '../../proxy/upstream/http1-agent-pool.js';
 import { Http1Pool, type Http1PoolOptions } from '../../proxy/upstream/http1-pool.js';
+import type { ConnectionPool } from '../../proxy/upstream/upstream-stream.js';
 import { deadPort, head, hostFor, portOf, Recorder, statsFor, until } from './helpers.js';
 
 const OPTS: Http1PoolOptions = { connectTimeoutMs: 2000, idleTimeoutMs: 0, maxRequestsPerConnection: 0 };
 
 let server: Server | null = null;
-let pool: Http1Pool | null = null;
+let pool: ConnectionPool | null = null;
+
+type PoolClass = new (...args: ConstructorParameters<typeof Http1Pool>) => ConnectionPool;
+let Impl: PoolClass = Http1Pool;
 let sockets: Socket[] = [];
 
 async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<number> {
@@ -20,11 +25,12 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse) => voi
 function makePool(port: number, opts: Partial<Http1PoolOptions> = {}) {
   const { store, stats } = statsFor('c1');
   const host = hostFor(port);
-  pool = new Http1Pool(host, stats, { ...OPTS, ...opts });
-  return { pool, stats, store, host };
+  const p = new Impl(host, stats, { ...OPTS, ...opts });
+  pool = p;
+  return { pool: p, stats, store, host };
 }
 
-async function get(p: Http1Pool, over: Parameters<typeof head>[0] = {}): Promise<Recorder> {
+async function get(p: ConnectionPool, over: Parameters<typeof head>[0] = {}): Promise<Recorder> {
   const r = new Recorder();
   p.newStream(head(over), r);
   await r.done;
@@ -40,7 +46,14 @@ afterEach(async () => {
   server = null;
 });
 
-describe('HTTP/1.1 pool', () => {
+describe.each([
+  ['lean (llhttp)', Http1Pool as PoolClass],
+  ['node:http agent', AgentHttp1Pool as PoolClass],
+])('HTTP/1.1 pool: %s', (_name, cls) => {
+  beforeEach(() => {
+    Impl = cls;
+  });
+
   it('reuses one keep-alive connection for sequential requests', async () => {
     const port = await serve((req, res) => res.end(`hi ${req.url} ${req.headers.host}`));
     const { pool, stats, host } = makePool(port);
@@ -339,6 +352,54 @@ describe('HTTP/1.1 pool', () => {
     await until(() => stats.upstream_cx_active.value === 0, 'drained connection closed');
   });
 
+  it('skips 100 Continue and delivers the final response', async () => {
+    const port = await serve((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => res.end(`got ${body}`));
+    });
+    const { pool } = makePool(port);
+    const r = new Recorder();
+    const s = pool.newStream(
+      head({ method: 'POST', contentLength: 3, headers: { expect: '100-continue' } }),
+      r,
+    );
+    s.write(Buffer.from('abc'));
+    s.end();
+    await r.done;
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('got abc');
+    expect(r.events).toEqual(['headers', 'end']);
+  });
+
+  it('reads a long header block (many header lines)', async () => {
+    const port = await serve((_req, res) => {
+      for (let i = 0; i < 60; i++) res.setHeader(`x-h-${i}`, `v${i}`);
+      res.setHeader('set-cookie', ['a=1', 'b=2']);
+      res.end('ok');
+    });
+    const { pool } = makePool(port);
+    const r = await get(pool);
+    for (let i = 0; i < 60; i++) expect(r.headers[`x-h-${i}`]).toBe(`v${i}`);
+    expect(r.headers['set-cookie']).toEqual(['a=1', 'b=2']);
+  });
+
+  it('reads a body delimited by the connection closing', async () => {
+    const { createServer: raw } = await import('node:net');
+    const s = raw((c) => {
+      sockets.push(c);
+      c.once('data', () => c.end('HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end'));
+    });
+    server = s as unknown as Server;
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const { pool } = makePool(portOf(s));
+    const r = await get(pool);
+    expect(r.error).toBeNull();
+    expect(r.body).toBe('until the end');
+  });
+
   it('reset abandons the request and closes its connection', async () => {
     let arrived = false;
     const port = await serve(() => {
@@ -351,6 +412,79 @@ describe('HTTP/1.1 pool', () => {
     s.reset();
     await until(() => stats.upstream_cx_active.value === 0, 'connection closed');
     expect(r.events).toEqual([]);
+    expect(pool.activeStreams).toBe(0);
+  });
+});
+
+describe('HTTP/1.1 lean pool only', () => {
+  beforeEach(() => {
+    Impl = Http1Pool;
+  });
+
+  it('replays a body-less request once when a reused connection closes before answering', async () => {
+    let n = 0;
+    const port = await serve((req, res) => {
+      n++;
+      // The second request on the first connection meets a connection the server just closed.
+      if (n === 2) req.socket.destroy();
+      else res.end(`r${n}`);
+    });
+    const { pool, stats } = makePool(port);
+    expect((await get(pool)).body).toBe('r1');
+    const r = await get(pool);
+    expect(r.error).toBeNull();
+    expect(r.body).toBe('r3');
+    expect(stats.upstream_rq_retry.value).toBe(1);
+    expect(sockets.length).toBe(2);
+  });
+
+  it('does not replay a request with a body', async () => {
+    let n = 0;
+    const port = await serve((req, res) => {
+      n++;
+      if (n === 2) req.socket.destroy();
+      else {
+        req.resume();
+        req.on('end', () => res.end('ok'));
+      }
+    });
+    const { pool } = makePool(port);
+    await get(pool);
+    const r = new Recorder();
+    const s = pool.newStream(head({ method: 'POST', contentLength: 2 }), r);
+    s.write(Buffer.from('hi'));
+    s.end();
+    await r.done;
+    expect(r.error?.reason).toBe('connection_termination');
+  });
+
+  it('refuses to send a head carrying CR/LF', async () => {
+    let arrived = 0;
+    const port = await serve((_req, res) => {
+      arrived++;
+      res.end();
+    });
+    const { pool } = makePool(port);
+    const r = await get(pool, { headers: { 'x-evil': 'a\r\nx-injected: 1' } });
+    expect(r.error?.reason).toBe('protocol_error');
+    const ok = await get(pool);
+    expect(ok.status).toBe(200);
+    expect(arrived).toBe(1);
+  });
+
+  it('queues streams beyond maxConnections and serves them as connections free up', async () => {
+    const port = await serve((_req, res) => res.end('q'));
+    const { pool } = makePool(port, { maxConnections: 2 });
+    const rs = [0, 1, 2, 3, 4].map(() => {
+      const r = new Recorder();
+      pool.newStream(head(), r);
+      return r;
+    });
+    expect(pool.pendingStreams).toBe(5);
+    await Promise.all(rs.map((r) => r.done));
+    expect(rs.every((r) => r.body === 'q')).toBe(true);
+    expect(sockets.length).toBe(2);
+    expect(pool.pendingStreams).toBe(0);
     expect(pool.activeStreams).toBe(0);
   });
 });

@@ -1,0 +1,112 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { UpstreamRequestHead } from './upstream-stream.js';
+
+/**
+ * HTTP/1.1 head serialisation and response-header folding for the lean pool (http1-pool.ts).
+ */
+
+/** Headers whose duplicates are dropped (first wins), as node:http folds them. */
+const SINGLE = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+
+/**
+ * Raw [name, value, name, value, ...] lines → IncomingHttpHeaders with lower-case names:
+ * set-cookie as an array, single-valued fields first-wins, the rest joined with ', '. The fields
+ * that belong to the connection (Connection and what it names, Keep-Alive, Transfer-Encoding,
+ * Proxy-Connection) are left out unless `keepHopByHop` (101 responses keep Connection/Upgrade).
+ */
+export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): IncomingHttpHeaders {
+  const h: IncomingHttpHeaders = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    const prev = h[name];
+    if (prev === undefined) {
+      h[name] = name === 'set-cookie' ? [value] : value;
+    } else if (name === 'set-cookie') {
+      (prev as string[]).push(value);
+    } else if (!SINGLE.has(name)) {
+      h[name] = `${prev}, ${value}`;
+    }
+  }
+  if (keepHopByHop) return h;
+  const conn = h.connection;
+  if (conn !== undefined) {
+    for (const part of conn.split(',')) {
+      const n = part.trim().toLowerCase();
+      if (n !== '' && n !== 'content-length') delete h[n];
+    }
+    delete h.connection;
+  }
+  if (h['transfer-encoding'] !== undefined) delete h['transfer-encoding'];
+  if (h['keep-alive'] !== undefined) delete h['keep-alive'];
+  if (h['proxy-connection'] !== undefined) delete h['proxy-connection'];
+  return h;
+}
+
+/** CR, LF or NUL in a path or value would split the message (request smuggling). */
+const UNSAFE = /[\r\n\0]/;
+
+/**
+ * The request head as one latin1 string (header values are latin1 strings in node), with the
+ * framing header this codec chooses; null when a path or value carries CR/LF/NUL.
+ */
+export function serializeHead(head: UpstreamRequestHead, chunked: boolean): string | null {
+  if (UNSAFE.test(head.path) || UNSAFE.test(head.authority)) return null;
+  let s = `${head.method} ${head.path} HTTP/1.1\r\nhost: ${head.authority}\r\n`;
+  const src: OutgoingHttpHeaders = head.headers;
+  for (const k in src) {
+    const v = src[k];
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        if (UNSAFE.test(x)) return null;
+        s += `${k}: ${x}\r\n`;
+      }
+    } else {
+      const x = typeof v === 'string' ? v : String(v);
+      if (UNSAFE.test(x)) return null;
+      s += `${k}: ${x}\r\n`;
+    }
+  }
+  if (head.contentLength > 0) s += `content-length: ${head.contentLength}\r\n`;
+  else if (chunked) s += 'transfer-encoding: chunked\r\n';
+  else if (head.method === 'POST' || head.method === 'PUT' || head.method === 'PATCH')
+    s += 'content-length: 0\r\n';
+  if (head.upgrade !== null) {
+    if (UNSAFE.test(head.upgrade)) return null;
+    s += `connection: upgrade\r\nupgrade: ${head.upgrade}\r\n`;
+  }
+  return `${s}\r\n`;
+}
+
+/** Chunked trailer section: `0\r\n`, the trailer fields, and the final CRLF. */
+export function serializeLastChunk(trailers: OutgoingHttpHeaders | undefined): string {
+  if (trailers === undefined) return '0\r\n\r\n';
+  let s = '0\r\n';
+  for (const k in trailers) {
+    const v = trailers[k];
+    if (v === undefined) continue;
+    const list = Array.isArray(v) ? v : [String(v)];
+    for (const x of list) if (!UNSAFE.test(x) && !UNSAFE.test(k)) s += `${k}: ${x}\r\n`;
+  }
+  return `${s}\r\n`;
+}

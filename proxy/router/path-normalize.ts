@@ -122,7 +122,8 @@ function reject(status: 400 | 404, details: string): PathNormalizeResult {
 
 /**
  * Normalises a request-target path (query included). `method` lets `*` through for OPTIONS only;
- * the caller must have turned an absolute-form target into its path first.
+ * the caller must have turned an absolute-form target into its path first. Call it even when every
+ * option is off: the fragment and origin-form checks are Envoy's regardless of the options.
  */
 export function normalizePath(
   rawPath: string,
@@ -132,6 +133,9 @@ export function normalizePath(
   if (rawPath === '*' && (method === undefined || method === 'OPTIONS')) return { ok: true, path: rawPath };
   if (rawPath.length === 0 || rawPath.charCodeAt(0) !== 0x2f) return reject(404, 'absolute_path');
   if (rawPath.includes('#')) return reject(400, FAILED);
+  // Envoy's always-on checks above are all there is when every option is off.
+  if (!opts.normalize && !opts.mergeSlashes && opts.escapedSlashes === 'KEEP_UNCHANGED')
+    return { ok: true, path: rawPath };
   const q = rawPath.indexOf('?');
   let path = q < 0 ? rawPath : rawPath.slice(0, q);
   const query = q < 0 ? '' : rawPath.slice(q);

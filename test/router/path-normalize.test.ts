@@ -167,3 +167,12 @@ describe('normalised paths reach the right route', () => {
     expect(routed('/public/%zz')).toBe('rejected 400');
   });
 });
+
+describe('with every option off', () => {
+  it('still rejects fragments and non-origin-form targets, and changes nothing else', () => {
+    const off = opts(false, false, 'KEEP_UNCHANGED');
+    expect(normalizePath('/a/../b//c?x', off)).toEqual({ ok: true, path: '/a/../b//c?x' });
+    expect(normalizePath('/a#b', off).ok).toBe(false);
+    expect(normalizePath('a', off).ok).toBe(false);
+  });
+});

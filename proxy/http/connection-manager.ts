@@ -117,7 +117,14 @@ export class ConnectionManager implements StreamOwner {
     const codec = this.cfg.codecType;
     if (codec === 'HTTP1') this.toHttp1(socket);
     else if (codec === 'HTTP2') this.toHttp2(socket);
-    else this.sniff(socket, EMPTY);
+    else {
+      if (this.cfg.idleTimeoutMs > 0) {
+        // A connection that never sends a byte is idle too.
+        socket.setTimeout(this.cfg.idleTimeoutMs);
+        socket.once('timeout', destroySilent);
+      }
+      this.sniff(socket, EMPTY);
+    }
   }
 
   /** Reads until the first bytes decide between the HTTP/2 preface and HTTP/1. */
@@ -131,6 +138,8 @@ export class ConnectionManager implements StreamOwner {
         return;
       }
       socket.pause();
+      socket.removeListener('timeout', destroySilent);
+      socket.setTimeout(0);
       socket.unshift(buf);
       if (isPrefix) this.toHttp2(socket);
       else this.toHttp1(socket);
@@ -157,6 +166,12 @@ export class ConnectionManager implements StreamOwner {
         socket.destroy();
       }, headersTimeout);
       conn.headersTimer.unref();
+    }
+    if (this.cfg.idleTimeoutMs > 0) {
+      // idle_timeout also covers a connection that never sends a request; Node's keep-alive timer
+      // takes over between later requests.
+      socket.setTimeout(this.cfg.idleTimeoutMs);
+      conn.idleArmed = true;
     }
     socket.once('close', () => {
       this.h1Conns.delete(socket);
@@ -229,6 +244,10 @@ export class ConnectionManager implements StreamOwner {
       if (conn.headersTimer !== null) {
         clearTimeout(conn.headersTimer);
         conn.headersTimer = null;
+      }
+      if (conn.idleArmed) {
+        conn.idleArmed = false;
+        conn.socket.setTimeout(0);
       }
       conn.inflight++;
       (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
@@ -426,6 +445,8 @@ export class ConnectionManager implements StreamOwner {
 class H1Conn {
   inflight = 0;
   headersTimer: NodeJS.Timeout | null = null;
+  /** The pre-first-request idle timeout is set on the socket. */
+  idleArmed = false;
   constructor(
     readonly socket: Socket,
     readonly cm: ConnectionManager,
@@ -435,6 +456,10 @@ class H1Conn {
     this.inflight--;
     if (draining && this.inflight === 0) this.socket.end();
   }
+}
+
+function destroySilent(this: Socket): void {
+  this.destroy();
 }
 
 function onH1ResClose(this: ServerResponse & { remoraConn?: H1Conn }): void {

@@ -123,3 +123,42 @@ describe('request_headers_timeout', () => {
     }
   });
 });
+
+describe('connection idle_timeout', () => {
+  it('closes an HTTP/1 connection that stays idle, before and between requests', async () => {
+    const stats = new StatsStore();
+    const upstream = new RecordingServer();
+    await upstream.listen();
+    const clusters = new TestClusters().add(
+      new TestCluster(stats, 'b', [{ address: '127.0.0.1', port: upstream.port }]),
+    );
+    const { listener, port } = await startHttpListener(
+      hcmConfig(testRouteTable([{ prefix: '/', cluster: 'b' }]), { idleTimeoutMs: 100 }),
+      clusters,
+      stats,
+    );
+    try {
+      // Never sends a request.
+      const silent = net.connect(port, '127.0.0.1');
+      silent.on('error', () => {});
+      silent.resume();
+      await new Promise<void>((r) => silent.on('close', () => r()));
+      // One request, then idle: the proxy closes the kept-alive connection.
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      let got = '';
+      s.on('data', (c: Buffer) => {
+        got += c.toString('latin1');
+      });
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      s.write('GET /x HTTP/1.1\r\nHost: a\r\n\r\n');
+      await closed;
+      expect(got).toMatch(/^HTTP\/1.1 200/);
+      expect(upstream.seen.length).toBe(1);
+    } finally {
+      listener.forceClose();
+      clusters.destroy();
+      await upstream.close();
+    }
+  });
+});

@@ -254,7 +254,6 @@ export class Http1Pool implements ConnectionPool {
   /** A reused connection died before answering a body-less request: send it again on a new one. */
   replay(s: H1Stream): void {
     s.prepareReplay();
-    this.stats.upstream_rq_retry.inc();
     this.dispatch(s);
   }
 

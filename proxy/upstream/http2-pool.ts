@@ -261,7 +261,6 @@ class Http2Stream implements UpstreamStream {
       return;
     }
     if (st.rstCode !== undefined && st.rstCode !== constants.NGHTTP2_NO_ERROR) {
-      c.pool.stats.upstream_rq_rx_reset.inc();
       this.fail('remote_reset', `stream reset by upstream (code ${st.rstCode})`);
       return;
     }

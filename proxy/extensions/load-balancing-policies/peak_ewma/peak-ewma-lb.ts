@@ -97,9 +97,15 @@ export class PeakEwmaLoadBalancer implements LoadBalancer, RequestObserver {
       const ta = wasTried(ctx, ha);
       if (ta !== wasTried(ctx, hb)) return ta ? hb : ha;
     }
-    const now = this.clock();
-    const ca = this.estimates[a].cost(now, this.decayMs, ha.rqActive);
-    const cb = this.estimates[b].cost(now, this.decayMs, hb.rqActive);
+    // cost_x(now) = estimate_x · e^(−(now − updatedAt_x)/τ) · (active_x + 1). The factor e^(−now/τ)
+    // is common to both, so the comparison needs no clock read (a clock read costs more than the
+    // rest of the pick): compare estimate_a·(active_a + 1) with the same for b scaled by
+    // e^((updatedAt_b − updatedAt_a)/τ).
+    const ea = this.estimates[a];
+    const eb = this.estimates[b];
+    const skew = (eb.updatedAt - ea.updatedAt) / this.decayMs;
+    const ca = ea.estimateMs * (ha.rqActive + 1);
+    const cb = eb.estimateMs * (hb.rqActive + 1) * Math.exp(Math.min(700, Math.max(skew, -700)));
     return cb < ca ? hb : ha;
   }
 }

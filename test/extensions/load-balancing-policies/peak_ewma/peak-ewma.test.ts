@@ -152,6 +152,26 @@ describe('peak EWMA balancer', () => {
     );
   });
 
+  it('picks the host with the lower current cost, as costOf reports it', () => {
+    const { f, clock } = setup(8);
+    const rng = seededRng(9);
+    for (let trial = 0; trial < 200; trial++) {
+      const hosts = makeHosts(2);
+      clock.t = 0;
+      const lb = f.create(hosts, DEFAULTS, null);
+      // Random histories: each host observed at some time with some latency, some load.
+      for (const h of hosts) {
+        clock.t = rng.nextInt(60_000);
+        lb.onRequestEnd(h, 1 + rng.nextInt(500));
+        h.rqActive = rng.nextInt(5);
+      }
+      clock.t = 60_000 + rng.nextInt(60_000);
+      const [c0, c1] = hosts.map((h) => lb.costOf(h)!);
+      if (Math.abs(c0 - c1) < 1e-9 * Math.max(c0, c1)) continue;
+      expect(lb.chooseHost(null)).toBe(c0 < c1 ? hosts[0] : hosts[1]);
+    }
+  });
+
   it('avoids hosts the request already tried and handles 0 and 1 hosts', () => {
     const hosts = makeHosts(3);
     const { f } = setup(5);

@@ -350,6 +350,11 @@ export class ConnectionManager implements StreamOwner {
     info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
     info.requestHeaders = req.headers;
     const upgrade = stripHopByHop(headers, stream.upgradeSocket === null ? NO_UPGRADES : cfg.upgradeTypes);
+    if (headers.expect !== undefined && String(headers.expect).toLowerCase() === '100-continue') {
+      // The codec already answered 100 Continue to the client (Envoy's default, proxy_100_continue
+      // off); the upstream must not be asked again.
+      delete headers.expect;
+    }
     if (cfg.headersWithUnderscoresAction === 'DROP_HEADER') {
       for (const name of Object.keys(headers)) if (name.includes('_')) delete headers[name];
     }

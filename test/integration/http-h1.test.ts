@@ -94,6 +94,34 @@ describe('HTTP/1.1 through the proxy', () => {
     expect(h['http2-settings']).toBeUndefined();
   });
 
+  it('answers Expect: 100-continue itself and does not forward Expect', async () => {
+    const res = await new Promise<{ status: number; sawContinue: boolean }>((resolve, reject) => {
+      let sawContinue = false;
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/e',
+          headers: { expect: '100-continue', 'content-length': 3 },
+        },
+        (r) => {
+          r.resume();
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, sawContinue }));
+        },
+      );
+      req.on('continue', () => {
+        sawContinue = true;
+        req.end('abc');
+      });
+      req.on('error', reject);
+    });
+    expect(res.sawContinue).toBe(true);
+    expect(res.status).toBe(200);
+    expect(upstream.seen[0].headers.expect).toBeUndefined();
+    expect(upstream.seen[0].body.toString()).toBe('abc');
+  });
+
   it('keeps an existing x-request-id from an internal client', async () => {
     await request(port, { path: '/id', headers: { 'x-request-id': 'abc' } });
     expect(upstream.seen[0].headers['x-request-id']).toBe('abc');

@@ -72,10 +72,26 @@ function measure(table: RouteTable, r: RouteRequest, iterations: number): number
   return ns / iterations;
 }
 
+/** A reference operation (one string-keyed Map.get) so figures from a loaded machine can be read relatively. */
+function baseline(iterations: number): number {
+  const m = new Map<string, number>();
+  for (let i = 0; i < VHOSTS; i++) m.set(`svc${i}.example.com`, i);
+  const key = 'svc50.example.com';
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) if (m.get(key) !== undefined) sink++;
+  const ns = Number(process.hrtime.bigint() - start);
+  if (sink !== iterations) throw new Error('baseline lookup failed');
+  return ns / iterations;
+}
+
 const table = buildTable();
 const ITER = 1_000_000;
 for (const [, r] of scenarios) measure(table, r, 100_000); // warm-up
 console.log(`RouteTable.match() on ${VHOSTS} virtual hosts x ${ROUTES} routes, ${ITER} iterations each`);
+console.log(
+  `${'baseline: one Map.get (for scale)'.padEnd(36)} ${baseline(ITER).toFixed(1).padStart(8)} ns/op`,
+);
 for (const [name, r] of scenarios) {
   console.log(`${name.padEnd(36)} ${measure(table, r, ITER).toFixed(1).padStart(8)} ns/op`);
 }

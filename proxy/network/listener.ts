@@ -66,13 +66,17 @@ export class Listener {
     this.server.on('error', () => {});
   }
 
-  /** Binds address:port; resolves with the bound port (useful with port 0). */
-  listen(): Promise<number> {
+  /**
+   * Binds address:port; resolves with the bound port (useful with port 0). `reusePort` (SO_REUSEPORT,
+   * Linux) lets a replacement listener bind the port before this one stops accepting (xDS updates).
+   */
+  listen(opts: { readonly reusePort?: boolean } = {}): Promise<number> {
     return new Promise((resolve, reject) => {
       const server = this.server;
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
-      server.listen({ host: this.model.address, port: this.model.port, exclusive: true }, () => {
+      const reusePort = opts.reusePort === true;
+      server.listen({ host: this.model.address, port: this.model.port, exclusive: true, reusePort }, () => {
         server.removeListener('error', onError);
         this.accepting = true;
         const port = this.port;

@@ -1,0 +1,156 @@
+/**
+ * CDS and EDS applied to the cluster manager, with Envoy's cluster warming: a new or changed EDS
+ * cluster enters the cluster manager only once its ClusterLoadAssignment arrived (or the EDS fetch
+ * timed out / the assignment does not exist: then it serves with no endpoints, as Envoy does), so a
+ * route never sees a cluster that exists but has no hosts yet. Non-EDS clusters (STATIC, DNS) are
+ * installed at once; their own discovery fills them.
+ *
+ * An unchanged cluster is not touched (the client does not report equal resources, and
+ * ClusterManager.addOrUpdate keeps an equal model with its pools); a changed one replaces the old
+ * in one map assignment, the old one's pools drain; a removed one drains. EDS subscriptions follow
+ * the clusters: one per service name, released when no cluster names it any more.
+ */
+import type { ResourceType, XdsClient } from '../../../control-client/index.js';
+import type { LoadAssignmentModel } from '../../model/cluster.js';
+import type { ClusterManager } from '../../upstream/cluster-manager.js';
+import { EMPTY_LOAD_ASSIGNMENT } from '../cluster-load-assignment.js';
+import type { ClusterResource, DecodedResource, EndpointResource } from '../resource-types.js';
+
+export interface ClusterSyncDeps {
+  readonly client: XdsClient;
+  readonly clusterType: ResourceType<ClusterResource, DecodedResource>;
+  readonly endpointType: ResourceType<EndpointResource, DecodedResource>;
+  readonly clusterManager: ClusterManager;
+  /** Called after each applied change (stats, snapshot persistence, init checks). */
+  readonly changed: () => void;
+  readonly warn: (msg: string, err?: unknown) => void;
+}
+
+export interface ActiveClusterInfo {
+  readonly resource: ClusterResource;
+  readonly lastUpdatedMs: number;
+}
+
+export class ClusterSync {
+  /** Installed in the cluster manager. */
+  readonly active = new Map<string, ActiveClusterInfo>();
+  /** EDS clusters waiting for their endpoints. */
+  readonly warming = new Map<string, ClusterResource>();
+  /** EDS service name → its last assignment (EMPTY when it does not exist or timed out). */
+  private readonly assignments = new Map<string, LoadAssignmentModel>();
+  private readonly edsWatches = new Map<string, () => void>();
+  private readonly pendingCds = new Map<string, ClusterResource | null>();
+  private readonly pendingEds = new Set<string>();
+  private cancelCds: (() => void) | null = null;
+
+  constructor(private readonly deps: ClusterSyncDeps) {}
+
+  start(): void {
+    this.cancelCds = this.deps.client.watch(this.deps.clusterType, '*', {
+      onUpdate: (name, v) => this.pendingCds.set(name, v),
+      onDoesNotExist: (name) => this.pendingCds.set(name, null),
+      onBatchEnd: () => this.applyCds(),
+    });
+  }
+
+  /** CDS answered (or timed out) and no cluster is still warming. */
+  get initialized(): boolean {
+    return this.deps.client.isInitialFetchDone(this.deps.clusterType.typeUrl) && this.warming.size === 0;
+  }
+
+  stop(): void {
+    this.cancelCds?.();
+    for (const c of this.edsWatches.values()) c();
+    this.edsWatches.clear();
+  }
+
+  private applyCds(): void {
+    const cm = this.deps.clusterManager;
+    for (const [name, v] of this.pendingCds) {
+      if (v === null) {
+        this.warming.delete(name);
+        if (this.active.delete(name)) cm.remove(name);
+        continue;
+      }
+      if (v.model.type !== 'EDS') {
+        this.install(v, null);
+        continue;
+      }
+      const service = v.model.edsServiceName;
+      this.watchEds(service);
+      const a = this.assignments.get(service);
+      if (a !== undefined) this.install(v, a);
+      else this.warming.set(name, v);
+    }
+    this.pendingCds.clear();
+    this.releaseUnusedEds();
+    this.deps.changed();
+  }
+
+  private install(v: ClusterResource, assignment: LoadAssignmentModel | null): void {
+    const name = v.model.name;
+    this.warming.delete(name);
+    try {
+      const change = this.deps.clusterManager.addOrUpdate(v.model);
+      // A new EDS cluster starts empty: give it its endpoints in the same turn, before any request
+      // can pick it. An unchanged one already has them.
+      if (assignment !== null && change !== 'unchanged')
+        this.deps.clusterManager.get(name)?.updateEndpoints(assignment);
+      this.active.set(name, { resource: v, lastUpdatedMs: Date.now() });
+    } catch (err) {
+      // Validation accepted it, so this is a bug; keep serving the rest.
+      this.deps.warn(`cluster ${name} could not be installed`, err);
+    }
+  }
+
+  private watchEds(service: string): void {
+    if (this.edsWatches.has(service)) return;
+    const cancel = this.deps.client.watch(this.deps.endpointType, service, {
+      onUpdate: (name, v) => {
+        this.assignments.set(name, v.model);
+        this.pendingEds.add(name);
+      },
+      onDoesNotExist: (name) => {
+        this.assignments.set(name, EMPTY_LOAD_ASSIGNMENT);
+        this.pendingEds.add(name);
+      },
+      onBatchEnd: () => this.applyEds(),
+    });
+    this.edsWatches.set(service, cancel);
+  }
+
+  private applyEds(): void {
+    if (this.pendingEds.size === 0) return;
+    const services = new Set(this.pendingEds);
+    this.pendingEds.clear();
+    for (const v of [...this.warming.values()]) {
+      const a = this.assignments.get(v.model.edsServiceName);
+      if (a !== undefined && services.has(v.model.edsServiceName)) this.install(v, a);
+    }
+    for (const [name, info] of this.active) {
+      const m = info.resource.model;
+      if (m.type !== 'EDS' || !services.has(m.edsServiceName)) continue;
+      const a = this.assignments.get(m.edsServiceName);
+      if (a !== undefined) this.deps.clusterManager.get(name)?.updateEndpoints(a);
+    }
+    this.deps.changed();
+  }
+
+  private releaseUnusedEds(): void {
+    const used = new Set<string>();
+    for (const i of this.active.values())
+      if (i.resource.model.type === 'EDS') used.add(i.resource.model.edsServiceName);
+    for (const v of this.warming.values()) used.add(v.model.edsServiceName);
+    for (const [service, cancel] of this.edsWatches) {
+      if (used.has(service)) continue;
+      cancel();
+      this.edsWatches.delete(service);
+      this.assignments.delete(service);
+    }
+  }
+
+  /** EDS service names subscribed now. */
+  edsServiceNames(): string[] {
+    return [...this.edsWatches.keys()];
+  }
+}

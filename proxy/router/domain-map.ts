@@ -74,8 +74,10 @@ export class DomainMap<V> {
       if (colon >= 0 && host.lastIndexOf(']') < colon) host = host.slice(0, colon);
     }
     if (hasUpper(host)) host = host.toLowerCase();
-    const exact = this.exact.get(host);
-    if (exact !== undefined) return exact;
+    if (host !== authority || this.ignorePort) {
+      const exact = this.exact.get(host);
+      if (exact !== undefined) return exact;
+    }
     const n = host.length;
     for (const g of this.suffixes) {
       if (g.length >= n) continue;

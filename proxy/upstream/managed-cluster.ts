@@ -62,10 +62,10 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
 
   // --- UpstreamCluster (data path) ---
 
+  /** Null when there is no host (callers count upstream_cx_none_healthy and answer 503 UH). */
   chooseHost(ctx: LbContext | null): Host | null {
     const h = this.lb.chooseHost(ctx);
-    if (h === null) this.stats.upstream_cx_none_healthy.inc();
-    else if (this.panic) this.stats.lb_healthy_panic.inc();
+    if (this.panic && h !== null) this.stats.lb_healthy_panic.inc();
     return h;
   }
 

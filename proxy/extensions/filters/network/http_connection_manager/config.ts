@@ -29,6 +29,11 @@ export interface HcmTranslateDeps {
   readonly routeConfig: (config: ProtoObject, path: string, issues: Issues) => RouteTable | null;
   /** From proxy/observability when present; without it AccessLog configs are kept raw. */
   readonly accessLog?: AccessLogTranslator;
+  /**
+   * RDS (proxy/xds/rds-route-table.ts): validates `rds` and returns the table that follows its
+   * route_config_name. Without it (bootstrap static listeners) `rds` is refused.
+   */
+  readonly rds?: (rds: ProtoObject, path: string, issues: Issues) => RouteTable | null;
 }
 
 /**
@@ -128,7 +133,7 @@ export function translateHcm(
 ): HcmConfig | null {
   const before = issues.errorCount;
   for (const key of UNSUPPORTED) {
-    if (c[key] !== undefined) {
+    if (c[key] !== undefined && !(key === 'rds' && deps.rds !== undefined)) {
       const why =
         key === 'rds' ? 'RDS is not supported yet: give route_config inline' : 'not supported by remora';
       issues.error(joinPath(path, key), why);
@@ -142,7 +147,12 @@ export function translateHcm(
   }
   let routeTable: RouteTable | null = null;
   const rc = obj(c.route_config);
-  if (rc === undefined)
+  const rds = deps.rds === undefined ? undefined : obj(c.rds);
+  if (rds !== undefined && rc !== undefined)
+    issues.error(joinPath(path, 'rds'), 'only one of rds and route_config may be set');
+  else if (rds !== undefined && deps.rds !== undefined)
+    routeTable = deps.rds(rds, joinPath(path, 'rds'), issues);
+  else if (rc === undefined)
     issues.error(joinPath(path, 'route_config'), 'is required (inline route configuration)');
   else routeTable = deps.routeConfig(rc, joinPath(path, 'route_config'), issues);
 

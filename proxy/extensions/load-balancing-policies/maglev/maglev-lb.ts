@@ -2,6 +2,7 @@ import type { Host } from '../../../upstream/host.js';
 import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
 import { BoundedLoad } from '../common/bounded-load.js';
 import { HOST_RESELECT_ATTEMPTS, wasTried } from '../common/previous-hosts.js';
+import { requestHashOf } from '../common/request-hash.js';
 import type { Rng } from '../common/rng.js';
 import type { MaglevConfig } from './factory.js';
 import { MaglevTable } from './maglev-table.js';
@@ -42,8 +43,7 @@ export class MaglevLoadBalancer implements LoadBalancer {
 
   chooseHost(ctx: LbContext | null): Host | null {
     if (this.table.hosts.length === 0) return null;
-    const key = ctx?.hashKey;
-    const hash = key === undefined ? this.rng.next53() : key;
+    const hash = requestHashOf(ctx, this.rng);
     let host = this.hostFor(hash, hash);
     for (let attempt = 1; attempt <= HOST_RESELECT_ATTEMPTS && wasTried(ctx, host); attempt++) {
       host = this.hostFor(retryHash(hash, attempt), hash);

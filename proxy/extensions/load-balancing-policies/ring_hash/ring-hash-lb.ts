@@ -2,6 +2,7 @@ import type { Host } from '../../../upstream/host.js';
 import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
 import { BoundedLoad } from '../common/bounded-load.js';
 import { HOST_RESELECT_ATTEMPTS, wasTried } from '../common/previous-hosts.js';
+import { requestHashOf } from '../common/request-hash.js';
 import type { Rng } from '../common/rng.js';
 import { HashRing, type RingParams } from './ring.js';
 
@@ -40,8 +41,7 @@ export class RingHashLoadBalancer implements LoadBalancer {
     const ring = this.ring;
     const size = ring.size;
     if (size === 0) return null;
-    const key = ctx?.hashKey;
-    const hash = key === undefined ? this.rng.next53() : key;
+    const hash = requestHashOf(ctx, this.rng);
     const entry = ring.entryFor(hash);
     let host = this.hostFor(entry, hash);
     // Envoy's retry attempt n behaves as if the first n entries from the hash were not there.

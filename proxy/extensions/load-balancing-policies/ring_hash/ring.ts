@@ -34,6 +34,14 @@ export class HashRing {
   readonly hostIndex: Int32Array;
   readonly minHashesPerHost: number;
   readonly maxHashesPerHost: number;
+  /**
+   * Lookup accelerator: the 53-bit hash space cut into 2^bucketBits equal buckets (about one per
+   * entry); bucketStart[b] is the first entry at or after bucket b's start, so a lookup searches
+   * only the few entries of one bucket: O(1) expected instead of log2(ring size) steps.
+   */
+  private readonly bucketStart: Int32Array;
+  /** 2^-(53 - bucketBits): multiplying a hash by it gives its bucket. */
+  private readonly bucketScale: number;
 
   readonly params: RingParams;
   /** The hosts in build order, with their keys and weights (for reuse by the next build). */
@@ -59,6 +67,8 @@ export class HashRing {
       this.hostIndex = previous.hostIndex;
       this.minHashesPerHost = previous.minHashesPerHost;
       this.maxHashesPerHost = previous.maxHashesPerHost;
+      this.bucketStart = previous.bucketStart;
+      this.bucketScale = previous.bucketScale;
       return;
     }
     if (n === 0) {
@@ -66,6 +76,8 @@ export class HashRing {
       this.hostIndex = new Int32Array(0);
       this.minHashesPerHost = 0;
       this.maxHashesPerHost = 0;
+      this.bucketStart = new Int32Array(2);
+      this.bucketScale = 0;
       return;
     }
 
@@ -115,6 +127,9 @@ export class HashRing {
     sortByPosition(this.positions, this.hostIndex);
     this.minHashesPerHost = minHashes;
     this.maxHashesPerHost = maxHashes;
+    const bits = Math.min(24, Math.max(1, Math.ceil(Math.log2(this.positions.length))));
+    this.bucketScale = 2 ** (bits - 53);
+    this.bucketStart = buildBuckets(this.positions, bits);
   }
 
   get size(): number {
@@ -124,8 +139,9 @@ export class HashRing {
   /** Index of the first entry at or after `hash` (clockwise), wrapping to 0. O(log n). */
   entryFor(hash: number): number {
     const positions = this.positions;
-    let lo = 0;
-    let hi = positions.length;
+    const b = Math.floor(hash * this.bucketScale);
+    let lo = this.bucketStart[b];
+    let hi = this.bucketStart[b + 1];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (positions[mid] < hash) lo = mid + 1;
@@ -137,6 +153,20 @@ export class HashRing {
   hostAt(entry: number): Host {
     return this.hosts[this.hostIndex[entry]];
   }
+}
+
+/** start[b] = index of the first position >= b · 2^(53 - bits), for b in [0, 2^bits]. */
+function buildBuckets(positions: Float64Array, bits: number): Int32Array {
+  const buckets = 2 ** bits;
+  const width = 2 ** (53 - bits);
+  const start = new Int32Array(buckets + 1);
+  let i = 0;
+  for (let b = 0; b <= buckets; b++) {
+    const lower = b * width;
+    while (i < positions.length && positions[i] < lower) i++;
+    start[b] = i;
+  }
+  return start;
 }
 
 function sameParams(a: RingParams, b: RingParams): boolean {

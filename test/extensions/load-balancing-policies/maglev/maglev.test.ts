@@ -135,6 +135,14 @@ describe('maglev', () => {
     expect(f.create(again, parse({ table_size: 65521 }), second).table.table).not.toBe(first.table.table);
   });
 
+  it('treats a malformed hash key as no key instead of failing', () => {
+    const hosts = makeHosts(3);
+    const lb = factory(1).create(hosts, parse(), null);
+    for (const bad of [-1, 2 ** 60, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(hosts).toContain(lb.chooseHost(ctxWithHash(bad)));
+    }
+  });
+
   it('rebuilds for 10,000 hosts quickly', () => {
     const t0 = performance.now();
     const lb = factory(1).create(makeHosts(10_000), parse(), null);

@@ -136,6 +136,40 @@ describe('ring hash', () => {
     expect(lb.chooseHost(ctxWithHash(0))).toBe(owner(0));
   });
 
+  it('finds the same entry as a plain binary search over the whole ring, for any ring size', () => {
+    const rng = seededRng(11);
+    for (const min of [1, 3, 100, 1024, 5000]) {
+      const lb = factory(1).create(
+        makeHosts(7, [1, 2, 3, 1, 1, 5, 2]),
+        parse({ minimum_ring_size: min }),
+        null,
+      );
+      const pos = lb.ring.positions;
+      const probes = [0, pos[0], pos[pos.length - 1], pos[pos.length - 1] + 1, 2 ** 53 - 1];
+      for (let i = 0; i < 2000; i++) probes.push(rng.next53());
+      let mismatches = 0;
+      for (const h of probes) {
+        let lo = 0;
+        let hi = pos.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (pos[mid] < h) lo = mid + 1;
+          else hi = mid;
+        }
+        if (lb.ring.entryFor(h) !== (lo === pos.length ? 0 : lo)) mismatches++;
+      }
+      expect(mismatches).toBe(0);
+    }
+  });
+
+  it('treats a malformed hash key as no key instead of failing', () => {
+    const hosts = makeHosts(3);
+    const lb = factory(1).create(hosts, parse(), null);
+    for (const bad of [-1, 2 ** 60, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(hosts).toContain(lb.chooseHost(ctxWithHash(bad)));
+    }
+  });
+
   it('uses the hostname or the envoy.lb hash_key metadata as the host key when configured', () => {
     const a = new Host({ address: '10.1.0.1', port: 80, hostname: 'a.svc' });
     const b = new Host({ address: '10.1.0.2', port: 80, metadata: { 'envoy.lb': { hash_key: 'b-key' } } });

@@ -62,7 +62,11 @@ export class H1Connection {
 
   /** Closes the connection now (reset, protocol error, no reuse). */
   destroy(): void {
-    if (!this.closed) this.socket.destroy();
+    if (this.closed) return;
+    // Closed from here on: the parser may still finish the current chunk (a reset from inside a
+    // handler callback) and must not hand this connection back to the pool.
+    this.closed = true;
+    this.socket.destroy();
   }
 
   // --- parser callbacks (arrow properties: one closure per connection, none per request) ---

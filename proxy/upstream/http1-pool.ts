@@ -216,6 +216,11 @@ export class Http1Pool implements ConnectionPool {
     return this.conns.size;
   }
 
+  /** Connections waiting for a request. */
+  get idleConnectionCount(): number {
+    return this.idleConns.length;
+  }
+
   newStream(head: UpstreamRequestHead, handler: UpstreamResponseHandler): UpstreamStream {
     const s = new H1Stream(this, head, handler);
     this.active++;

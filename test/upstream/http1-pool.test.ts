@@ -400,6 +400,28 @@ describe.each([
     expect(r.body).toBe('until the end');
   });
 
+  it('a reset from inside onHeaders closes that connection and the next request gets a fresh one', async () => {
+    const port = await serve((_req, res) => res.end('body'));
+    const { pool } = makePool(port);
+    await get(pool);
+    const r = new Recorder();
+    const s = pool.newStream(head(), r);
+    let idleAfterReset = -1;
+    r.onHeadersHook = () => {
+      s.reset();
+      // Runs once the parser finished the chunk, before the socket's close event.
+      queueMicrotask(() => {
+        if (pool instanceof Http1Pool) idleAfterReset = pool.idleConnectionCount;
+      });
+    };
+    await until(() => r.status === 200, 'headers');
+    if (pool instanceof Http1Pool) expect(idleAfterReset).toBe(0);
+    const next = await get(pool);
+    expect(next.body).toBe('body');
+    expect(r.ended).toBe(false);
+    expect(sockets.length).toBe(2);
+  });
+
   it('reset abandons the request and closes its connection', async () => {
     let arrived = false;
     const port = await serve(() => {

@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../proxy/network/listener.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
+import type { ClusterLookup } from '../../proxy/upstream/cluster.js';
 import { request } from '../helpers/http.js';
 import { hcmConfig, startHttpListener } from '../helpers/proxy.js';
+import { realClusters } from '../helpers/real-clusters.js';
 import { TestCluster, TestClusters, testRouteTable } from '../helpers/test-upstream.js';
 
 const TOTAL = 50 * 1024 * 1024;
@@ -16,9 +18,9 @@ const CHUNK = Buffer.alloc(64 * 1024, 0x61);
  */
 const BOUND = 28 * 1024 * 1024;
 
-describe('bodies stream with backpressure', () => {
+describe.each([['test pool'], ['production pool']])('bodies stream with backpressure (%s)', (which) => {
   let upstream: http.Server;
-  let clusters: TestClusters;
+  let clusters: ClusterLookup & { destroy?(): void; shutdown?(): void };
   let listener: Listener;
   let port: number;
   let stats: StatsStore;
@@ -60,9 +62,11 @@ describe('bodies stream with backpressure', () => {
     });
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     stats = new StatsStore();
-    clusters = new TestClusters().add(
-      new TestCluster(stats, 'b', [{ address: '127.0.0.1', port: (upstream.address() as AddressInfo).port }]),
-    );
+    const upPort = (upstream.address() as AddressInfo).port;
+    clusters =
+      which === 'test pool'
+        ? new TestClusters().add(new TestCluster(stats, 'b', [{ address: '127.0.0.1', port: upPort }]))
+        : realClusters(stats, [{ name: 'b', ports: [upPort] }]);
     ({ listener, port } = await startHttpListener(
       hcmConfig(testRouteTable([{ prefix: '/', cluster: 'b', timeoutMs: 0 }])),
       clusters,
@@ -72,7 +76,8 @@ describe('bodies stream with backpressure', () => {
 
   afterEach(async () => {
     listener.forceClose();
-    clusters.destroy();
+    clusters.destroy?.();
+    clusters.shutdown?.();
     upstream.closeAllConnections();
     await new Promise<void>((r) => upstream.close(() => r()));
   });

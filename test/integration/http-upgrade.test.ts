@@ -6,6 +6,7 @@ import type { Listener } from '../../proxy/network/listener.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
 import { RecordingServer, rawExchange } from '../helpers/http.js';
 import { hcmConfig, startHttpListener } from '../helpers/proxy.js';
+import { realClusters } from '../helpers/real-clusters.js';
 import { TestCluster, TestClusters, testRouteTable } from '../helpers/test-upstream.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -110,6 +111,44 @@ describe('WebSocket upgrade', () => {
       expect((await echoed).equals(frame)).toBe(true);
     } finally {
       sock.destroy();
+    }
+  });
+
+  it('handshakes and pipes through the production HTTP/1 pool', async () => {
+    const stats = new StatsStore();
+    const manager = realClusters(stats, [{ name: 'ws', ports: [(upstream.address() as AddressInfo).port] }]);
+    const { listener: l2, port: p2 } = await startHttpListener(
+      hcmConfig(testRouteTable([{ prefix: '/', cluster: 'ws', timeoutMs: 0 }]), {
+        upgradeTypes: ['websocket'],
+      }),
+      manager,
+      stats,
+    );
+    const sock = net.connect(p2, '127.0.0.1');
+    try {
+      sock.write(
+        `GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+      );
+      let buf = '';
+      await new Promise<void>((resolve, reject) => {
+        const onData = (c: Buffer) => {
+          buf += c.toString('latin1');
+          if (buf.includes('\r\n\r\n')) {
+            sock.removeListener('data', onData);
+            resolve();
+          }
+        };
+        sock.on('data', onData);
+        sock.on('error', reject);
+      });
+      expect(buf).toMatch(/^HTTP\/1.1 101/);
+      const echoed = new Promise<Buffer>((resolve) => sock.once('data', resolve));
+      sock.write('raw bytes');
+      expect((await echoed).toString()).toBe('raw bytes');
+    } finally {
+      sock.destroy();
+      l2.forceClose();
+      manager.shutdown();
     }
   });
 

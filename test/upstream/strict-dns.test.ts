@@ -178,6 +178,32 @@ describe('STRICT_DNS cluster', () => {
     expect(hostKeys(manager)).toEqual([`127.0.0.2:${port}`]);
   });
 
+  it('finishes warm-up with no hosts when the first resolution fails, then fills in', async () => {
+    dns.failing = true;
+    dns.records.set('svc.test', ['127.0.0.2']);
+    manager = new ClusterManager({ stats: new StatsStore(), discoveries });
+    manager.addOrUpdate(model('STRICT_DNS'));
+    await manager.initialized();
+    const c = manager.get('dns')!;
+    expect(c.allHosts()).toEqual([]);
+    expect(c.chooseHost(null)).toBeNull();
+    dns.failing = false;
+    await until(() => hostKeys(manager!).length === 1, 'hosts after DNS recovers');
+  });
+
+  it('re-resolves after the answer TTL with respect_dns_ttl', async () => {
+    dns.ttl = 1;
+    dns.records.set('svc.test', ['127.0.0.2']);
+    manager = new ClusterManager({ stats: new StatsStore(), discoveries });
+    manager.addOrUpdate(model('STRICT_DNS', { respect_dns_ttl: true, dns_refresh_rate: 600_000 }));
+    await manager.initialized();
+    const q = dns.queries;
+    dns.records.set('svc.test', ['127.0.0.3']);
+    // With a 10 minute refresh rate only the 1 s TTL can bring the change in.
+    await until(() => hostKeys(manager!).join() === `127.0.0.3:${port}`, 'TTL-driven refresh', 3000);
+    expect(dns.queries).toBeGreaterThan(q);
+  });
+
   it('resolves through AAAA then A with the default AUTO family', async () => {
     dns.records.set('svc.test', ['127.0.0.3']);
     manager = new ClusterManager({ stats: new StatsStore(), discoveries });

@@ -327,6 +327,31 @@ describe('HTTP/2 pool', () => {
     expect(pool.connectionCount).toBe(1);
   });
 
+  it('closes an idle session after the idle timeout', async () => {
+    const port = await serve((stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end('x');
+    });
+    const { pool, stats } = makePool(port, { idleTimeoutMs: 100 });
+    await get(pool);
+    expect(stats.upstream_cx_active.value).toBe(1);
+    await until(() => stats.upstream_cx_active.value === 0, 'idle session closed');
+    expect(pool.connectionCount).toBe(0);
+    // The next request opens a new session.
+    expect((await get(pool)).body).toBe('x');
+    expect(sessions.length).toBe(2);
+  });
+
+  it('retires a session after max_requests_per_connection streams', async () => {
+    const port = await serve((stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end('m');
+    });
+    const { pool } = makePool(port, { maxRequestsPerConnection: 2 });
+    for (let i = 0; i < 4; i++) expect((await get(pool)).body).toBe('m');
+    expect(sessions.length).toBe(2);
+  });
+
   it('drain closes the session once its streams finish', async () => {
     const held: ServerHttp2Stream[] = [];
     const port = await serve((stream) => {

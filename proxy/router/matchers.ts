@@ -182,14 +182,16 @@ export function firstQueryValue(path: string, q: number, name: string): string |
   while (i <= len) {
     let amp = path.indexOf('&', i);
     if (amp < 0) amp = len;
-    let eq = path.indexOf('=', i);
-    if (eq < 0 || eq > amp) eq = amp;
+    // '=' is searched within this parameter only, so a long query costs linear time overall.
+    let eq = i;
+    while (eq < amp && path.charCodeAt(eq) !== 0x3d) eq++;
     if (eq > i) {
       let keyMatches: boolean;
       if (eq - i === name.length && path.startsWith(name, i)) keyMatches = true;
       else {
-        const pct = path.indexOf('%', i);
-        keyMatches = pct >= 0 && pct < eq && decodeQueryComponent(path.slice(i, eq)) === name;
+        let pct = i;
+        while (pct < eq && path.charCodeAt(pct) !== 0x25) pct++;
+        keyMatches = pct < eq && decodeQueryComponent(path.slice(i, eq)) === name;
       }
       if (keyMatches) return eq === amp ? '' : decodeQueryComponent(path.slice(eq + 1, amp));
     }

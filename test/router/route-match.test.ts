@@ -207,3 +207,15 @@ describe('require_tls', () => {
     expect(mk('EXTERNAL_ONLY').match(req('h', '/'))?.action.kind).toBe('redirect');
   });
 });
+
+describe('query scanning cost', () => {
+  it('stays linear on a long query of parameters without values', () => {
+    const t = table(
+      oneHost([routeTo('q', { prefix: '/', query_parameters: [{ name: 'zz', present_match: true }] })]),
+    );
+    const path = `/?${'a&'.repeat(50_000)}zz`;
+    const start = Date.now();
+    expect(clusterOf(t.match(req('h', path)))).toBe('q');
+    expect(Date.now() - start).toBeLessThan(1000);
+  });
+});

@@ -123,15 +123,16 @@ export class ClusterSync {
     if (this.pendingEds.size === 0) return;
     const services = new Set(this.pendingEds);
     this.pendingEds.clear();
-    for (const v of [...this.warming.values()]) {
-      const a = this.assignments.get(v.model.edsServiceName);
-      if (a !== undefined && services.has(v.model.edsServiceName)) this.install(v, a);
-    }
+    // Active clusters first: the warming ones installed below get their endpoints in install().
     for (const [name, info] of this.active) {
       const m = info.resource.model;
       if (m.type !== 'EDS' || !services.has(m.edsServiceName)) continue;
       const a = this.assignments.get(m.edsServiceName);
       if (a !== undefined) this.deps.clusterManager.get(name)?.updateEndpoints(a);
+    }
+    for (const v of [...this.warming.values()]) {
+      const a = this.assignments.get(v.model.edsServiceName);
+      if (a !== undefined && services.has(v.model.edsServiceName)) this.install(v, a);
     }
     this.deps.changed();
   }

@@ -28,7 +28,11 @@ async function setup(text = BASE_MESH): Promise<RunningControlPlane> {
   return cp;
 }
 
-function sidecar(nodeId: string, apiType: ApiType = 'GRPC', reject?: Parameters<typeof Sidecar>[3]): Sidecar {
+function sidecar(
+  nodeId: string,
+  apiType: ApiType = 'GRPC',
+  reject?: ConstructorParameters<typeof Sidecar>[3],
+): Sidecar {
   const s = new Sidecar(cp!.xdsPort, nodeId, apiType, reject);
   sidecars.push(s);
   return s;

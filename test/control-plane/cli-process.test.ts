@@ -1,12 +1,22 @@
 /** remora-control-plane as a real process (the compiled dist/control-plane/cli.js). */
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { exited, repoRoot, startProcess } from '../e2e/run-remora.js';
 import { getJson, MeshDir, waitFor } from './helpers.js';
 
+// dist/ is built before the run by test/e2e/global-setup.ts.
+const repoRoot = join(import.meta.dirname, '..', '..');
 const CLI = join(repoRoot, 'dist', 'control-plane', 'cli.js');
 const EXAMPLE = join(repoRoot, 'examples', 'mesh.yaml');
+
+function startProcess(args: string[], script: string): ChildProcess {
+  return spawn(process.execPath, [script, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode });
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ code })));
+}
 
 let child: ChildProcess | null = null;
 let mesh: MeshDir | null = null;

@@ -128,6 +128,54 @@ describe('state of the world on the wire', () => {
   });
 });
 
+describe('push sequencing on the wire', () => {
+  it('holds LDS back until CDS is answered, and goes on after the step timeout when it never is', async () => {
+    mesh = new MeshDir();
+    mesh.write(MESH);
+    cp = await startOn(mesh, 300);
+    const s = sotw();
+    s.send({ node: { id: 'slow' }, type_url: CLUSTER_TYPE, resource_names: [] });
+    const c1 = await s.next();
+    s.send({
+      type_url: CLUSTER_TYPE,
+      resource_names: [],
+      version_info: c1.version_info,
+      response_nonce: c1.nonce,
+    });
+    s.send({ type_url: LISTENER_TYPE, resource_names: [] });
+    const l1 = await s.next();
+    s.send({
+      type_url: LISTENER_TYPE,
+      resource_names: [],
+      version_info: l1.version_info,
+      response_nonce: l1.nonce,
+    });
+    await waitFor('both ACKs', async () => {
+      const st = await proxyStatus(cp!.statusPort, 'slow');
+      return (
+        st?.types[LISTENER_TYPE]?.version_acked === l1.version_info &&
+        st.types[CLUSTER_TYPE].version_acked === c1.version_info
+      );
+    });
+    // A new service and a listener routing to it; this proxy will not answer the CDS push.
+    const started = Date.now();
+    mesh.write(
+      `${MESH}  - {name: extra, port: 10005, routes: main}\n`.replace(
+        'services:\n',
+        'services:\n  - name: more\n    endpoints: []\n',
+      ),
+    );
+    const c2 = await s.next();
+    expect(c2.type_url).toBe(CLUSTER_TYPE);
+    expect(names(CLUSTER_TYPE, c2.resources)).toContain('more');
+    const l2 = await s.next();
+    expect(l2.type_url).toBe(LISTENER_TYPE);
+    expect(names(LISTENER_TYPE, l2.resources).sort()).toEqual(['extra', 'ingress']);
+    // The LDS push waited for the CDS step to time out (300 ms) since no ACK came.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+  });
+});
+
 describe('delta on the wire', () => {
   it('subscribes by delta, reports unknown names as removed, and pushes only what changed', async () => {
     await setup();

@@ -51,13 +51,15 @@ export function buildStaticConfig(
   });
 
   const clusters: ClusterModel[] = [];
+  // Names come from the raw resources so that a cluster with its own errors is not reported a
+  // second time as an unknown cluster by every route that names it.
   const clusterNames = new Set<string>();
+  for (const { resource } of bootstrap.staticClusters) {
+    if (typeof resource.name === 'string') clusterNames.add(resource.name);
+  }
   for (const { path, resource } of bootstrap.staticClusters) {
     const m = translateCluster(resource, path, issues, { lbPolicies: deps.registries.lbPoliciesByEnum });
-    if (m === null) continue;
-    if (clusterNames.has(m.name)) issues.error(joinPath(path, 'name'), `duplicate cluster name ${m.name}`);
-    clusterNames.add(m.name);
-    clusters.push(m);
+    if (m !== null) clusters.push(m);
   }
 
   const listeners: ListenerModel[] = [];

@@ -46,7 +46,13 @@ export class H1Stream implements UpstreamStream {
   private done = false;
   private replayed = false;
   private drainCb: (() => void) | null = null;
+  private paused = false;
   private readonly chunked: boolean;
+  /** Body bytes still allowed by a known Content-Length (-1 when chunked). */
+  private remaining: number;
+  /** Body written while the stream waited for a connection (maxConnections reached). */
+  private waiting: Buffer[] | null = null;
+  private lastChunk: string | null = null;
 
   constructor(
     private readonly pool: Http1Pool,
@@ -58,6 +64,7 @@ export class H1Stream implements UpstreamStream {
     this.upgrade = head.upgrade !== null;
     this.chunked = head.contentLength < 0;
     this.requestEnded = head.contentLength === 0;
+    this.remaining = head.contentLength;
   }
 
   attach(conn: H1Connection): void {
@@ -68,7 +75,16 @@ export class H1Stream implements UpstreamStream {
       process.nextTick(failUnsafe, this);
       return;
     }
-    conn.socket.write(text, 'latin1');
+    const sock = conn.socket;
+    sock.write(text, 'latin1');
+    if (this.paused) sock.pause();
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      for (const chunk of waiting) this.writeBody(sock, chunk);
+    }
+    if (this.lastChunk !== null) sock.write(this.lastChunk, 'latin1');
+    if (waiting !== null) this.drained();
   }
 
   /** The stream's connection finished connecting. */
@@ -77,10 +93,24 @@ export class H1Stream implements UpstreamStream {
   }
 
   write(chunk: Buffer): boolean {
+    if (this.done || this.requestEnded || chunk.length === 0) return true;
     const c = this.conn;
-    if (c === null || this.done || this.requestEnded || chunk.length === 0) return true;
-    const sock = c.socket;
-    if (!this.chunked) return sock.write(chunk);
+    if (c === null) {
+      // Queued for a connection: hold the bytes and ask the writer to wait (onDrain on attach).
+      if (this.waiting === null) this.waiting = [];
+      this.waiting.push(chunk);
+      return false;
+    }
+    return this.writeBody(c.socket, chunk);
+  }
+
+  private writeBody(sock: Socket, chunk: Buffer): boolean {
+    if (!this.chunked) {
+      // Never more than the declared length: extra bytes would be read as the next request.
+      if (chunk.length > this.remaining) chunk = chunk.subarray(0, this.remaining);
+      this.remaining -= chunk.length;
+      return chunk.length === 0 ? true : sock.write(chunk);
+    }
     sock.cork();
     sock.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
     sock.write(chunk);
@@ -92,8 +122,11 @@ export class H1Stream implements UpstreamStream {
   end(trailers?: OutgoingHttpHeaders): void {
     if (this.done || this.requestEnded) return;
     this.requestEnded = true;
+    if (!this.chunked) return;
+    const last = serializeLastChunk(trailers);
     const c = this.conn;
-    if (c !== null && this.chunked) c.socket.write(serializeLastChunk(trailers), 'latin1');
+    if (c === null) this.lastChunk = last;
+    else c.socket.write(last, 'latin1');
   }
 
   onDrain(cb: () => void): void {
@@ -101,10 +134,12 @@ export class H1Stream implements UpstreamStream {
   }
 
   pause(): void {
+    this.paused = true;
     this.conn?.socket.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.conn?.socket.resume();
   }
 

@@ -493,6 +493,58 @@ describe('HTTP/1.1 lean pool only', () => {
     expect(arrived).toBe(1);
   });
 
+  it('holds the body of a queued stream until it gets a connection', async () => {
+    let release: (() => void) | null = null;
+    const port = await serve((req, res) => {
+      if (req.url === '/first') {
+        release = () => res.end('first');
+        return;
+      }
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => res.end(`${body}|${req.trailers['x-t'] ?? ''}`));
+    });
+    const { pool } = makePool(port, { maxConnections: 1 });
+    const first = new Recorder();
+    pool.newStream(head({ path: '/first' }), first);
+    await until(() => release !== null, 'first request to occupy the only connection');
+    const r = new Recorder();
+    const s = pool.newStream(head({ method: 'POST', contentLength: -1 }), r);
+    expect(s.write(Buffer.from('queued-'))).toBe(false);
+    const drained = new Promise<void>((res) => s.onDrain(res));
+    s.write(Buffer.from('body'));
+    s.end({ 'x-t': 'late' });
+    release!();
+    await drained;
+    await r.done;
+    expect(r.body).toBe('queued-body|late');
+    expect(sockets.length).toBe(1);
+  });
+
+  it('never sends more body bytes than the declared Content-Length', async () => {
+    const seen: string[] = [];
+    const port = await serve((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => {
+        seen.push(`${req.method} ${req.url} ${body}`);
+        res.end('ok');
+      });
+    });
+    const { pool } = makePool(port);
+    const r = new Recorder();
+    const s = pool.newStream(head({ method: 'POST', path: '/a', contentLength: 3 }), r);
+    s.write(Buffer.from('abcGET /smuggled HTTP/1.1\r\nhost: x\r\n\r\n'));
+    s.end();
+    await r.done;
+    await get(pool, { path: '/b' });
+    expect(seen).toEqual(['POST /a abc', 'GET /b ']);
+  });
+
   it('queues streams beyond maxConnections and serves them as connections free up', async () => {
     const port = await serve((_req, res) => res.end('q'));
     const { pool } = makePool(port, { maxConnections: 2 });

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { HcmConfig } from '../model/listener.js';
 import type { MatchedRoute } from '../router/types.js';
@@ -10,6 +11,7 @@ import { encodeGrpcMessage, grpcStatusForHttp } from './local-reply.js';
 import { ResponseFlag } from './response-flags.js';
 import { StreamInfo } from './stream-info.js';
 import { TimerEntry, type TimerTarget, type TimerWheel } from './timer-wheel.js';
+import { spliceUpgrade } from './upgrade.js';
 
 /** What an active stream needs from its connection manager (narrow on purpose). */
 export interface StreamOwner {
@@ -331,36 +333,16 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     const stats = this.owner.stats;
     stats.downstream_cx_upgrades_total.inc();
     stats.downstream_cx_upgrades_active.inc();
-    let out = 'HTTP/1.1 101 Switching Protocols\r\n';
-    for (const name in headers) {
-      const v = headers[name];
-      if (v === undefined || name === 'connection' || name === 'upgrade') continue;
-      for (const x of Array.isArray(v) ? v : [v]) out += `${name}: ${x}\r\n`;
-    }
-    out += `connection: Upgrade\r\nupgrade: ${headers.upgrade ?? this.head!.upgrade}\r\n\r\n`;
+    const rest = (this.req as IncomingMessage & { upgradeHead?: Buffer }).upgradeHead ?? EMPTY;
     // The response object owns nothing from here on; the two sockets are spliced.
-    (this.res as ServerResponse).detachSocket(down as import('node:net').Socket);
-    down.write(out);
-    if (head.length > 0) down.write(head);
-    const rest = (this.req as IncomingMessage & { upgradeHead?: Buffer }).upgradeHead;
-    if (rest !== undefined && rest.length > 0) upstream.write(rest);
-    down.pipe(upstream);
-    upstream.pipe(down);
-    const close = () => {
-      down.destroy();
-      upstream.destroy();
-    };
-    down.on('error', close);
-    upstream.on('error', close);
-    down.on('close', close);
-    upstream.on('close', close);
-    let closed = false;
-    down.once('close', () => {
-      if (closed) return;
-      closed = true;
-      stats.downstream_cx_upgrades_active.dec();
-      this.finish(true);
-    });
+    (this.res as ServerResponse).detachSocket(down as Socket);
+    spliceUpgrade(down, upstream, headers, this.head!.upgrade ?? '', head, rest, this);
+  }
+
+  /** @internal The spliced upgrade connection closed. */
+  upgradeClosed(): void {
+    this.owner.stats.downstream_cx_upgrades_active.dec();
+    this.finish(true);
   }
 
   resetStream(): void {

@@ -3,7 +3,6 @@ import http2, {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
-  type ServerHttp2Stream,
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -12,6 +11,14 @@ import type { StatsStore } from '../observability/stats.js';
 import { normalizePath, type PathNormalizeOptions } from '../router/path-normalize.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
+import {
+  destroySilent,
+  goaway,
+  H1Conn,
+  isUpgradeRequest,
+  noteStream,
+  onH1ResClose,
+} from './downstream-connections.js';
 import type { HttpFilter, RequestHead } from './filter.js';
 import { HcmStats } from './hcm-stats.js';
 import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
@@ -199,10 +206,7 @@ export class ConnectionManager implements StreamOwner {
         s.close();
       });
     }
-    s.on('stream', (st: ServerHttp2Stream) => {
-      const id = st.id ?? 0;
-      if (id > (lastStreamIds.get(s) ?? 0)) lastStreamIds.set(s, id);
-    });
+    s.on('stream', noteStream);
     if (this.draining) goaway(s);
   }
 
@@ -444,47 +448,6 @@ export class ConnectionManager implements StreamOwner {
     for (const c of this.h1Conns.values()) c.socket.destroy();
     for (const s of this.sessions) s.destroy();
   }
-}
-
-/** Per-HTTP/1-connection state for drain. */
-class H1Conn {
-  inflight = 0;
-  headersTimer: NodeJS.Timeout | null = null;
-  /** The pre-first-request idle timeout is set on the socket. */
-  idleArmed = false;
-  constructor(
-    readonly socket: Socket,
-    readonly cm: ConnectionManager,
-  ) {}
-  /** A response finished: an idle connection closes if the listener is draining. */
-  done(draining: boolean): void {
-    this.inflight--;
-    if (draining && this.inflight === 0) this.socket.end();
-  }
-}
-
-function destroySilent(this: Socket): void {
-  this.destroy();
-}
-
-function onH1ResClose(this: ServerResponse & { remoraConn?: H1Conn }): void {
-  const c = this.remoraConn;
-  if (c !== undefined) c.done(c.cm.draining);
-}
-
-const lastStreamIds = new WeakMap<ServerHttp2Session, number>();
-
-/** GOAWAY naming the last stream we accepted, so those streams finish; then close when idle. */
-function goaway(s: ServerHttp2Session): void {
-  if (s.closed || s.destroyed) return;
-  s.goaway(http2.constants.NGHTTP2_NO_ERROR, lastStreamIds.get(s) ?? 0);
-  s.close();
-}
-
-function isUpgradeRequest(req: IncomingMessage): boolean {
-  const u = req.headers.upgrade;
-  const c = req.headers.connection;
-  return typeof u === 'string' && typeof c === 'string' && /(^|,)\s*upgrade\s*(,|$)/i.test(c);
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;

@@ -50,6 +50,7 @@ export class Listener {
   private readonly connections = new Set<Socket>();
   private stats: ListenerStats | null = null;
   private accepting = false;
+  private attachedPort: number | null = null;
   private drainWaiters: Array<() => void> = [];
 
   constructor(
@@ -66,17 +67,13 @@ export class Listener {
     this.server.on('error', () => {});
   }
 
-  /**
-   * Binds address:port; resolves with the bound port (useful with port 0). `reusePort` (SO_REUSEPORT,
-   * Linux) lets a replacement listener bind the port before this one stops accepting (xDS updates).
-   */
-  listen(opts: { readonly reusePort?: boolean } = {}): Promise<number> {
+  /** Binds address:port; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       const server = this.server;
       const onError = (err: Error) => reject(err);
       server.once('error', onError);
-      const reusePort = opts.reusePort === true;
-      server.listen({ host: this.model.address, port: this.model.port, exclusive: true, reusePort }, () => {
+      server.listen({ host: this.model.address, port: this.model.port, exclusive: true }, () => {
         server.removeListener('error', onError);
         this.accepting = true;
         const port = this.port;
@@ -87,12 +84,29 @@ export class Listener {
     });
   }
 
+  /**
+   * Serves connections accepted on a socket someone else owns: the listener manager keeps one
+   * listening socket per address across LDS updates and hands each connection to the listener
+   * in force (acceptConnection), so a replaced listener never leaves the port unbound.
+   * `port` is that socket's bound port (it names the stats).
+   */
+  attach(port: number): void {
+    this.attachedPort = port;
+    this.stats = new ListenerStats(this.deps.stats, this.model.address, port);
+  }
+
+  /** A connection accepted by the owner's socket (after attach). */
+  acceptConnection(socket: Socket): void {
+    this.onConnection(socket);
+  }
+
   /** The listener's configured name (for logs and the lifecycle). */
   get name(): string {
     return this.model.name;
   }
 
   get port(): number {
+    if (this.attachedPort !== null) return this.attachedPort;
     const a = this.server.address();
     return a !== null && typeof a === 'object' ? a.port : this.model.port;
   }

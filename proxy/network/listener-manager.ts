@@ -1,20 +1,23 @@
 /**
  * Dynamic (LDS) listeners by name: adds, replaces and removes running Listeners as config changes.
  *
- * A changed listener is a new Listener built from the new model (listeners are immutable, like
- * every compiled snapshot). Taking over the port without refusing connections: every dynamic
- * listener binds with SO_REUSEPORT (node's `reusePort`, Linux), so the replacement binds the same
- * address:port while the old one still accepts; only then does the old one stop accepting and
- * drain (HTTP/1 `Connection: close`, HTTP/2 GOAWAY, idle connections closed), with the drain time
- * as its deadline, after which what is left is closed. Between the two binds the kernel spreads new
- * connections over both sockets, so nothing is refused; a connection that lands in the old
- * socket's accept queue in the instant it closes is the one residual risk (Linux resets those).
- * Without SO_REUSEPORT (other platforms) the bind fails with EADDRINUSE; then the old listener
- * stops accepting first and the new one binds right after (a gap of a few event-loop turns, during
- * which new connections are refused).
+ * The manager owns the listening sockets, not the Listeners: one net.Server per dynamic listener,
+ * which hands every accepted connection to the Listener in force for it (Listener.attach /
+ * acceptConnection). A changed listener is a new Listener built from the new model (listeners are
+ * immutable, like every compiled snapshot); when its address and port are unchanged it takes over
+ * the same socket in one assignment, so the port is never unbound and no connection is refused
+ * or reset (Envoy also hands the listen socket to the replacement). The old Listener then drains
+ * its own connections: HTTP/1 `Connection: close` on the next response, HTTP/2 GOAWAY, idle
+ * connections closed, and whatever is left is closed when the drain time runs out. Its drain
+ * starts after a short grace (DRAIN_GRACE_MS): a connection it accepted just before the swap, whose
+ * first request is still on the wire, would otherwise look idle and be closed unanswered.
+ *
+ * A listener that moves to another address binds a new socket first and closes the old socket
+ * only once the new one listens (make before break). SO_REUSEPORT is not needed and not used.
  *
  * Operations on one name are serialized, so a quick series of updates applies in order.
  */
+import net, { type Socket } from 'node:net';
 import type { TcpConnector } from '../extensions/filters/network/tcp_proxy/tcp-proxy.js';
 import type { ListenerModel } from '../model/listener.js';
 import type { Counter, Gauge, StatsStore } from '../observability/stats.js';
@@ -54,8 +57,31 @@ class ListenerManagerStats {
   }
 }
 
+/** See the file comment. */
+export const DRAIN_GRACE_MS = 250;
+
+/** A listening socket and the Listener its connections go to. */
+class OwnedSocket {
+  target: Listener;
+  readonly port: number;
+  constructor(
+    readonly server: net.Server,
+    readonly address: string,
+    target: Listener,
+  ) {
+    this.target = target;
+    const a = server.address();
+    this.port = a !== null && typeof a === 'object' ? a.port : 0;
+    server.on('connection', (s: Socket) => this.target.acceptConnection(s));
+  }
+  close(): void {
+    this.server.close();
+  }
+}
+
 export class ListenerManager {
   private readonly active = new Map<string, Listener>();
+  private readonly sockets = new Map<string, OwnedSocket>();
   private readonly draining = new Set<Listener>();
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly stats: ListenerManagerStats;
@@ -90,6 +116,8 @@ export class ListenerManager {
       const old = this.active.get(name);
       if (old === undefined) return false;
       this.active.delete(name);
+      this.sockets.get(name)?.close();
+      this.sockets.delete(name);
       this.stats.listener_removed.inc();
       this.stats.total_listeners_active.set(this.active.size);
       this.retire(old);
@@ -105,6 +133,8 @@ export class ListenerManager {
   /** Shutdown: every listener, active or draining, is closed now. */
   forceCloseAll(): void {
     this.closed = true;
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
     for (const l of this.active.values()) l.forceClose();
     for (const l of this.draining) l.forceClose();
     this.active.clear();
@@ -126,26 +156,42 @@ export class ListenerManager {
 
   private async doAddOrUpdate(model: ListenerModel): Promise<ListenerChange> {
     if (this.closed) return 'failed';
-    const old = this.active.get(model.name);
+    const name = model.name;
+    const old = this.active.get(name);
     const fresh = new Listener(model, {
       stats: this.deps.stats,
       clusters: this.deps.clusters,
       tcpConnector: this.deps.tcpConnector,
     });
-    try {
-      await this.bind(fresh, old);
-    } catch (err) {
-      this.stats.listener_create_failure.inc();
-      fresh.forceClose();
-      this.deps.onError?.(model.name, err as Error);
-      return 'failed';
-    }
-    if (this.closed) {
-      fresh.forceClose();
-      return 'failed';
+    const current = this.sockets.get(name);
+    if (
+      current !== undefined &&
+      current.address === model.address &&
+      (model.port === 0 || current.port === model.port)
+    ) {
+      // Same address: the new listener takes the socket over; nothing is unbound in between.
+      fresh.attach(current.port);
+      current.target = fresh;
+    } else {
+      let server: net.Server;
+      try {
+        server = await this.bind(model);
+      } catch (err) {
+        this.stats.listener_create_failure.inc();
+        this.deps.onError?.(name, err as Error);
+        return 'failed';
+      }
+      if (this.closed) {
+        server.close();
+        return 'failed';
+      }
+      const owned = new OwnedSocket(server, model.address, fresh);
+      fresh.attach(owned.port);
+      this.sockets.set(name, owned);
+      current?.close();
     }
     this.stats.listener_create_success.inc();
-    this.active.set(model.name, fresh);
+    this.active.set(name, fresh);
     this.stats.total_listeners_active.set(this.active.size);
     if (old === undefined) {
       this.stats.listener_added.inc();
@@ -156,21 +202,27 @@ export class ListenerManager {
     return 'updated';
   }
 
-  private async bind(fresh: Listener, old: Listener | undefined): Promise<void> {
-    try {
-      await fresh.listen({ reusePort: true });
-      return;
-    } catch (err) {
-      const sameAddress =
-        old !== undefined && old.model.address === fresh.model.address && old.port === fresh.model.port;
-      if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || !sameAddress) throw err;
-    }
-    // No SO_REUSEPORT here: hand the port over (the old listener stops accepting, then we bind).
-    await old.stopAccepting();
+  /**
+   * Binds a listening socket. EADDRINUSE is retried a few times: a socket closed in the same turn
+   * (a removed listener whose address another one takes) is released only after the loop turns.
+   */
+  private async bind(model: ListenerModel): Promise<net.Server> {
     for (let attempt = 0; ; attempt++) {
+      const server = net.createServer({
+        allowHalfOpen: true,
+        highWaterMark: model.perConnectionBufferLimitBytes,
+        noDelay: true,
+      });
       try {
-        await fresh.listen({ reusePort: true });
-        return;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host: model.address, port: model.port, exclusive: true }, () => {
+            server.removeListener('error', reject);
+            resolve();
+          });
+        });
+        server.on('error', () => {});
+        return server;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 20) throw err;
         await new Promise((r) => setTimeout(r, 5));
@@ -182,12 +234,15 @@ export class ListenerManager {
   private retire(l: Listener): void {
     this.draining.add(l);
     this.stats.total_listeners_draining.set(this.draining.size);
-    const timer = setTimeout(() => l.forceClose(), this.deps.drainTimeMs);
+    const timer = setTimeout(() => l.forceClose(), Math.max(this.deps.drainTimeMs, DRAIN_GRACE_MS));
     timer.unref();
-    void l.drain().then(() => {
-      clearTimeout(timer);
-      this.draining.delete(l);
-      this.stats.total_listeners_draining.set(this.draining.size);
-    });
+    const grace = setTimeout(() => {
+      void l.drain().then(() => {
+        clearTimeout(timer);
+        this.draining.delete(l);
+        this.stats.total_listeners_draining.set(this.draining.size);
+      });
+    }, DRAIN_GRACE_MS);
+    grace.unref();
   }
 }

@@ -162,3 +162,41 @@ describe('connection idle_timeout', () => {
     }
   });
 });
+
+describe('request timeouts while the request is still arriving', () => {
+  for (const [name, over, details] of [
+    ['request_timeout', { requestTimeoutMs: 100 }, 'request timeout'],
+    ['stream_idle_timeout', { streamIdleTimeoutMs: 100 }, 'stream timeout'],
+  ] as const) {
+    it(`${name}: 408 when the body stalls`, async () => {
+      const stats = new StatsStore();
+      const upstream = new RecordingServer();
+      await upstream.listen();
+      const clusters = new TestClusters().add(
+        new TestCluster(stats, 'b', [{ address: '127.0.0.1', port: upstream.port }]),
+      );
+      const { listener, port } = await startHttpListener(
+        hcmConfig(testRouteTable([{ prefix: '/', cluster: 'b', timeoutMs: 0 }]), over),
+        clusters,
+        stats,
+      );
+      try {
+        const s = net.connect(port, '127.0.0.1');
+        s.on('error', () => {});
+        let got = '';
+        s.on('data', (c: Buffer) => {
+          got += c.toString('latin1');
+        });
+        s.write('POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nonly-part');
+        await waitFor(() => got.includes('\r\n\r\n'), 3000, 'response');
+        expect(got).toMatch(/^HTTP\/1.1 408/);
+        await waitFor(() => got.endsWith(details), 3000, 'body');
+        s.destroy();
+      } finally {
+        listener.forceClose();
+        clusters.destroy();
+        await upstream.close();
+      }
+    });
+  }
+});

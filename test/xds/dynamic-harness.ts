@@ -4,6 +4,7 @@
  * what it subscribed to, with per-type versions (SotW) or per-resource versions (delta), and every
  * NACK is recorded with its message.
  */
+import { createHash } from 'node:crypto';
 import {
   Server as GrpcServer,
   ServerCredentials,
@@ -72,7 +73,6 @@ export class TestControlPlane {
   private readonly typeVersions = new Map<string, number>();
   private readonly streams = new Set<AdsStream>();
   private server: GrpcServer | null = null;
-  private seq = 0;
   port = 0;
 
   async start(port = 0): Promise<void> {
@@ -111,7 +111,8 @@ export class TestControlPlane {
     }
     const old = m.get(name);
     if (old !== undefined && old.bytes.equals(bytes)) return;
-    m.set(name, { bytes, version: `r${++this.seq}` });
+    // Content versions, as a real control plane's: a restarted server agrees on unchanged ones.
+    m.set(name, { bytes, version: createHash('sha256').update(bytes).digest('hex').slice(0, 12) });
     this.bump(typeUrl);
   }
 

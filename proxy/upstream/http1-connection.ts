@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { foldHeaders } from './http1-headers.js';
 import type { H1Stream, Http1Pool } from './http1-pool.js';
 import { HTTPParser, type LlhttpParser } from './llhttp.js';
-import { connectFailureReason, openUpstreamSocket } from './upstream-socket.js';
+import { connectFailureOf, openUpstreamSocket } from './upstream-socket.js';
 
 /**
  * One upstream HTTP/1.1 connection of the lean pool (http1-pool.ts): the socket, its llhttp
@@ -181,7 +181,7 @@ export class H1Connection {
     this.stream = null;
     if (s === null) return;
     if (!this.connected) {
-      s.fail(connectFailureReason(this.error), this.error?.message ?? 'upstream connect failed');
+      s.fail(connectFailureOf(this.socket), this.error?.message ?? 'upstream connect failed');
     } else if (!s.responseStarted && this.served > 1 && s.replayable()) {
       this.pool.replay(s);
     } else {

@@ -9,7 +9,7 @@ import {
 import type { Socket } from 'node:net';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
-import { connectFailureReason, openUpstreamSocket, socketConnected } from './upstream-socket.js';
+import { connectFailureOf, openUpstreamSocket, socketConnected } from './upstream-socket.js';
 import type {
   ConnectionPool,
   UpstreamFailure,
@@ -253,7 +253,7 @@ class Http2Stream implements UpstreamStream {
     if (this.done || this.localReset) return;
     const c = this.conn;
     if (!c.connected()) {
-      this.fail(connectFailureReason(c.error), c.error?.message ?? 'connect failed');
+      this.fail(connectFailureOf(c.socket), c.error?.message ?? 'connect failed');
       return;
     }
     if (c.session.destroyed) {

@@ -16,6 +16,7 @@ export const CONNECT_TIMEOUT_CODE = 'REMORA_CONNECT_TIMEOUT';
 /** Per-socket bookkeeping, one object per connection (not per request). */
 class TrackedSocket {
   connected = false;
+  timedOut = false;
   remoteEnded = false;
   timer: NodeJS.Timeout | null = null;
   constructor(
@@ -60,6 +61,7 @@ export function socketConnected(socket: Socket): boolean {
 function onConnectTimeout(t: TrackedSocket): void {
   t.timer = null;
   if (t.connected) return;
+  t.timedOut = true;
   t.stats.upstream_cx_connect_timeout.inc();
   const err = new Error('upstream connect timeout') as NodeJS.ErrnoException;
   err.code = CONNECT_TIMEOUT_CODE;
@@ -101,6 +103,12 @@ function onClose(this: Socket): void {
   s.upstream_cx_destroy.inc();
   if (t.remoteEnded) s.upstream_cx_destroy_remote.inc();
   else s.upstream_cx_destroy_local.inc();
+}
+
+/** Why a socket that never connected failed: our connect_timeout, or the connect itself. */
+export function connectFailureOf(socket: Socket | null): 'connect_timeout' | 'connect_failure' {
+  const t = socket === null ? undefined : tracked.get(socket);
+  return t?.timedOut === true ? 'connect_timeout' : 'connect_failure';
 }
 
 /** Maps a socket error to the codec-neutral failure reason. */

@@ -259,6 +259,24 @@ describe.each([
     expect(pool.pendingStreams).toBe(0);
   });
 
+  it('reports connect_timeout when the handshake does not finish in time', async () => {
+    const port = await serve((_req, res) => res.end());
+    const { pool, stats } = makePool(port, { connectTimeoutMs: 1 });
+    const r = new Recorder();
+    // Start from a setImmediate callback and hold the loop past the deadline: the next loop
+    // iteration runs due timers before it polls for the connect completion.
+    setImmediate(() => {
+      pool.newStream(head(), r);
+      const end = Date.now() + 20;
+      while (Date.now() < end) {
+        /* busy wait */
+      }
+    });
+    await r.done;
+    expect(r.events).toEqual(['error:connect_timeout']);
+    expect(stats.upstream_cx_connect_timeout.value).toBe(1);
+  });
+
   it('reports connection_termination when the upstream drops mid-response', async () => {
     const port = await serve((req, res) => {
       res.writeHead(200, { 'content-length': 1000 });

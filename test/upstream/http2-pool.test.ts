@@ -260,6 +260,23 @@ describe('HTTP/2 pool', () => {
     await until(() => stats.upstream_cx_connect_fail.value === 1, 'connect_fail counted');
   });
 
+  it('reports connect_timeout when the handshake does not finish in time', async () => {
+    const port = await serve((stream) => stream.respond({ ':status': 200 }));
+    const { pool, stats } = makePool(port, { connectTimeoutMs: 1 });
+    const r = new Recorder();
+    // See the HTTP/1 test: the busy wait makes the connect timer due before the loop polls.
+    setImmediate(() => {
+      pool.newStream(head(), r);
+      const end = Date.now() + 20;
+      while (Date.now() < end) {
+        /* busy wait */
+      }
+    });
+    await r.done;
+    expect(r.events).toEqual(['error:connect_timeout']);
+    expect(stats.upstream_cx_connect_timeout.value).toBe(1);
+  });
+
   it('reports connection_termination when the session dies mid-response', async () => {
     const port = await serve((stream) => {
       stream.respond({ ':status': 200 });

@@ -31,10 +31,9 @@ export type MeshResult = { readonly mesh: Mesh } | { readonly errors: readonly s
 /** Parses and validates mesh YAML text; never throws. */
 export function parseMesh(text: string): MeshResult {
   const issues = new Issues();
-  const doc = parseDocument(text, { prettyErrors: false });
-  for (const e of doc.errors) issues.error('(yaml)', e.message);
+  const root = parseText(text, issues);
   if (!issues.ok) return { errors: errorsOf(issues) };
-  const mesh = readMesh(doc.toJS() as unknown, issues);
+  const mesh = readMesh(root, issues);
   return issues.ok && mesh !== null ? { mesh } : { errors: errorsOf(issues) };
 }
 
@@ -47,6 +46,24 @@ export async function loadMeshFile(path: string): Promise<MeshResult> {
     return { errors: [`${path}: ${(e as Error).message}`] };
   }
   return parseMesh(text);
+}
+
+/**
+ * YAML, with a fast path for JSON (a YAML subset): a generated mesh of 10,000 services parses in
+ * milliseconds with JSON.parse and in seconds with the YAML parser. Text that starts like JSON but
+ * is not valid JSON goes through the YAML parser, whose errors say where.
+ */
+function parseText(text: string, issues: Issues): unknown {
+  if (text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      // Fall through: YAML flow syntax, or broken JSON that the YAML parser will locate.
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  for (const e of doc.errors) issues.error('(yaml)', e.message);
+  return issues.ok ? (doc.toJS() as unknown) : null;
 }
 
 function errorsOf(issues: Issues): string[] {

@@ -159,5 +159,20 @@ nodes: [{id: n1, listeners: [missing]}]
     expect(parseMesh('- 1\n- 2')).toEqual({ errors: ['(root): must be a mapping'] });
     expect(parseMesh('services: 3')).toEqual({ errors: ['services: must be a list'] });
     expect(parseMesh('')).toEqual({ mesh: { services: [], routes: [], listeners: [], nodes: [] } });
+    expect(parseMesh('{"services": [')).toMatchObject({
+      errors: expect.arrayContaining([expect.stringMatching(/^\(yaml\)/)]),
+    });
+  });
+
+  it('reads a JSON mesh (the fast path for generated meshes) like its YAML form', () => {
+    const json = JSON.stringify({
+      services: [{ name: 'web', endpoints: [{ address: '10.0.0.1', port: 80, locality: { zone: 'a' } }] }],
+      routes: [{ name: 'main', rules: [{ prefix: '/', to: 'web' }] }],
+      listeners: [{ name: 'in', port: 10000, routes: 'main' }],
+    });
+    const yaml =
+      'services:\n  - name: web\n    endpoints: [{address: 10.0.0.1, port: 80, locality: {zone: a}}]\nroutes: [{name: main, rules: [{prefix: /, to: web}]}]\nlisteners: [{name: in, port: 10000, routes: main}]\n';
+    expect(parseMesh(json)).toEqual(parseMesh(yaml));
+    expect('mesh' in parseMesh(json)).toBe(true);
   });
 });

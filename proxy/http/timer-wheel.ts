@@ -52,10 +52,9 @@ export class TimerWheel {
     if (e.slot < 0) return;
     this.slots[e.slot].delete(e);
     e.slot = -1;
-    if (--this.size === 0 && this.interval !== null) {
-      clearInterval(this.interval);
-      this.interval = null;
-    }
+    // The interval stops at its next tick if nothing is left, not here: at low load a stream would
+    // otherwise start and stop it once per request.
+    this.size--;
   }
 
   get scheduled(): number {
@@ -63,6 +62,11 @@ export class TimerWheel {
   }
 
   private readonly tick = (): void => {
+    if (this.size === 0) {
+      if (this.interval !== null) clearInterval(this.interval);
+      this.interval = null;
+      return;
+    }
     const now = performance.now();
     const target = Math.floor(now / this.tickMs);
     // Bounded: at most one full turn of the wheel per tick even after a long event-loop stall.

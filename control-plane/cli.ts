@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     } else process.stderr.write(`remora-control-plane: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const address = v.address ?? '127.0.0.1';
+  const raw = v.address ?? '127.0.0.1';
+  const address = raw.includes(':') ? `[${raw}]` : raw;
   process.stdout.write(
     `xds listening on ${address}:${cp.xdsPort}\nstatus listening on ${address}:${cp.statusPort}\n`,
   );

@@ -55,6 +55,9 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
 
   const clusterManager = new ClusterManager({ stats, discoveries: registries.clusterDiscoveries });
   for (const m of config.clusters) clusterManager.addOrUpdate(m);
+  // Envoy's cluster warming: listeners open only once every static cluster has its first host
+  // list (a DNS cluster resolved, or its first lookup failed), so the first requests are not 503s.
+  await clusterManager.initialized();
 
   const listeners = config.listeners.map((m) => new Listener(m, { stats, clusters: clusterManager }));
   try {

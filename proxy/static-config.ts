@@ -17,6 +17,7 @@ import { compileRouteConfig } from './router/compile.js';
 import type { ClusterSpecModel, RouteConfigModel } from './router/route-model.js';
 import type { RouteTable } from './router/types.js';
 import { translateCluster } from './xds/cluster.js';
+import { type AdsSettings, readAdsSettings } from './xds/dynamic/ads-bootstrap.js';
 import { translateListener } from './xds/listener.js';
 import { translateRouteConfiguration } from './xds/route-configuration.js';
 
@@ -24,6 +25,8 @@ export interface StaticConfig {
   readonly bootstrap: Bootstrap;
   readonly clusters: readonly ClusterModel[];
   readonly listeners: readonly ListenerModel[];
+  /** dynamic_resources as the ADS client follows it (proxy/xds/dynamic); null when absent. */
+  readonly ads: AdsSettings | null;
 }
 
 export interface StaticConfigDeps {
@@ -81,8 +84,12 @@ export function buildStaticConfig(
     bound.add(addr);
     listeners.push(m);
   }
+  const ads =
+    bootstrap.dynamicResources === null
+      ? null
+      : readAdsSettings(bootstrap.dynamicResources, clusters, issues);
   if (!issues.ok) return { config: null, issues };
-  return { config: { bootstrap, clusters, listeners }, issues };
+  return { config: { bootstrap, clusters, listeners, ads }, issues };
 }
 
 /**

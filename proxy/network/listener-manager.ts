@@ -130,6 +130,16 @@ export class ListenerManager {
     for (let i = 0; i < 100 && this.queues.size > 0; i++) await Promise.all([...this.queues.values()]);
   }
 
+  /**
+   * Shutdown: every listening socket closes (new connections are refused) and no further update
+   * binds; the listeners' connections carry on until they drain. Idempotent.
+   */
+  stopAcceptingAll(): void {
+    this.closed = true;
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
+  }
+
   /** Shutdown: every listener, active or draining, is closed now. */
   forceCloseAll(): void {
     this.closed = true;

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiType } from '../../control-client/index.js';
-import type { RunningControlPlane } from '../../control-plane/control-plane.js';
+import { type RunningControlPlane, startControlPlane } from '../../control-plane/control-plane.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, ROUTE_TYPE } from '../../control-plane/type-urls.js';
 import { BASE_MESH, getJson, MeshDir, proxyStatus, startOn, waitFor } from './helpers.js';
 import { Sidecar } from './sidecar.js';
@@ -168,6 +168,32 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('ADS %s', (apiType) => {
     expect(cp!.ads.snapshot.typeVersion(ENDPOINT_TYPE)).toBe(changed);
     expect(JSON.stringify(s.get('EDS/web'))).toContain('8081');
   });
+});
+
+describe('restarts', () => {
+  it.each(['GRPC', 'DELTA_GRPC'] as const)(
+    'a %s proxy reconnects to a restarted control plane and gets its changes',
+    async (apiType) => {
+      await setup();
+      const s = sidecar('survivor', apiType);
+      await waitFor('initial config', () => ALL_FOUR.every((k) => s.has(k)));
+      const port = cp!.xdsPort;
+      await cp!.close();
+      mesh.write(BASE_MESH.replace('port: 8080', 'port: 8090'));
+      cp = await startControlPlane({
+        meshPath: mesh.path,
+        address: '127.0.0.1',
+        xdsPort: port,
+        statusPort: 0,
+      });
+      await waitFor('the endpoint from the new process', () =>
+        JSON.stringify(s.get('EDS/web')).includes('8090'),
+      );
+      await waitFor('ACKs on the new stream', () => allAcked('survivor'));
+      // Nothing was deleted across the restart.
+      expect(ALL_FOUR.every((k) => s.has(k))).toBe(true);
+    },
+  );
 });
 
 describe('subscriptions', () => {

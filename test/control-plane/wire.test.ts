@@ -80,6 +80,21 @@ describe('state of the world on the wire', () => {
     expect(r2.version_info).not.toBe(r1.version_info);
   });
 
+  it('ignores a type it does not serve, and keeps the stream', async () => {
+    await setup();
+    const s = sotw();
+    s.send({
+      node: { id: 'w0' },
+      type_url: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+      resource_names: ['cert'],
+    });
+    s.send({ type_url: CLUSTER_TYPE, resource_names: [] });
+    // The first response is for CDS: the Secret request got none and did not end the stream.
+    expect((await s.next()).type_url).toBe(CLUSTER_TYPE);
+    const st = (await proxyStatus(cp!.statusPort, 'w0'))!;
+    expect(Object.keys(st.types)).toEqual([CLUSTER_TYPE]);
+  });
+
   it('sends only the named resources, ignores stale nonces, records ACK and NACK', async () => {
     await setup();
     const s = sotw();

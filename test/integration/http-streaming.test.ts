@@ -197,6 +197,31 @@ describe.each([['production pool']])('bodies stream with backpressure (%s)', (wh
     }
   });
 
+  it('x-envoy-upstream-rq-timeout-ms from an internal client overrides the route timeout', async () => {
+    const seen: http.IncomingHttpHeaders[] = [];
+    const hang = http.createServer((req) => seen.push(req.headers));
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const c2 = new TestClusters().add(
+      new TestCluster(stats, 'hang3', [{ address: '127.0.0.1', port: (hang.address() as AddressInfo).port }]),
+    );
+    const { listener: l2, port: p2 } = await startHttpListener(
+      hcmConfig(testRouteTable([{ prefix: '/', cluster: 'hang3', timeoutMs: 0 }]), { statPrefix: 'ov' }),
+      c2,
+      stats,
+    );
+    try {
+      const res = await request(p2, { path: '/slow', headers: { 'x-envoy-upstream-rq-timeout-ms': '80' } });
+      expect(res.status).toBe(504);
+      expect(seen[0]['x-envoy-upstream-rq-timeout-ms']).toBeUndefined();
+      expect(seen[0]['x-envoy-expected-rq-timeout-ms']).toBe('80');
+    } finally {
+      l2.forceClose();
+      c2.destroy();
+      hang.closeAllConnections();
+      hang.close();
+    }
+  });
+
   it('stream idle timeout gives 504 once the request is complete', async () => {
     const hang = http.createServer(() => {});
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));

@@ -143,9 +143,12 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     host.rqActive++;
     host.rqTotal++;
     this.startMono = performance.now();
-    if (action.timeoutMs > 0) {
+    const timeoutMs = requestTimeoutMs(headers, action.timeoutMs);
+    if (timeoutMs > 0) {
       this.timer = new TimerEntry(this, 0);
-      sharedWheel.schedule(this.timer, action.timeoutMs);
+      sharedWheel.schedule(this.timer, timeoutMs);
+      // Tells the upstream how long the proxy will wait, as Envoy's router does.
+      headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
     }
     const pool = cluster.poolFor(host);
     this.upstream = pool.newStream(
@@ -299,3 +302,16 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
 }
 
 const EMPTY = Buffer.alloc(0);
+const DIGITS = /^[0-9]{1,9}$/;
+
+/**
+ * The route timeout, or the x-envoy-upstream-rq-timeout-ms override a trusted client sent (the
+ * connection manager already removed x-envoy-* headers from external requests). The override is
+ * consumed here and never forwarded.
+ */
+function requestTimeoutMs(headers: OutgoingHttpHeaders, routeTimeoutMs: number): number {
+  const v = headers['x-envoy-upstream-rq-timeout-ms'];
+  if (v === undefined) return routeTimeoutMs;
+  delete headers['x-envoy-upstream-rq-timeout-ms'];
+  return typeof v === 'string' && DIGITS.test(v) ? Number(v) : routeTimeoutMs;
+}

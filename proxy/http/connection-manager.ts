@@ -105,7 +105,13 @@ export class ConnectionManager implements StreamOwner {
     this.h2 = http2.createServer({
       maxHeaderListPairs: cfg.maxHeadersCount * 2 + 16,
       maxSessionMemory: 64,
-      settings: { maxHeaderListSize: this.maxHeaderBytes * 2, enablePush: false },
+      // Windows bigger than HTTP/2's 64 KiB default so one stream can fill a fast link; they also
+      // bound what a paused stream (upstream backpressure) and a whole connection may buffer here.
+      settings: {
+        maxHeaderListSize: this.maxHeaderBytes * 2,
+        enablePush: false,
+        initialWindowSize: H2_STREAM_WINDOW,
+      },
     });
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
     this.h2.on('session', (s: ServerHttp2Session) => this.onH2Session(s));
@@ -198,6 +204,7 @@ export class ConnectionManager implements StreamOwner {
 
   private onH2Session(s: ServerHttp2Session): void {
     this.sessions.add(s);
+    s.once('connect', setConnectionWindow);
     s.once('close', () => this.sessions.delete(s));
     s.on('error', () => {});
     if (this.cfg.idleTimeoutMs > 0) {
@@ -448,6 +455,13 @@ export class ConnectionManager implements StreamOwner {
     for (const c of this.h1Conns.values()) c.socket.destroy();
     for (const s of this.sessions) s.destroy();
   }
+}
+
+const H2_STREAM_WINDOW = 1024 * 1024;
+const H2_CONNECTION_WINDOW = 8 * 1024 * 1024;
+
+function setConnectionWindow(this: ServerHttp2Session): void {
+  if (!this.destroyed) this.setLocalWindowSize(H2_CONNECTION_WINDOW);
 }
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;

@@ -148,6 +148,13 @@ function readRouteTable(f: Fields, services: ReadonlySet<string>): MeshRouteTabl
   f.known(['name', 'domains', 'rules']);
   const name = readName(f);
   const domains = f.stringList('domains') ?? ['*'];
+  // Envoy rejects a route configuration whose domains repeat.
+  const seen = new Set<string>();
+  domains.forEach((d, i) => {
+    if (seen.has(d)) f.error(`domains[${i}]`, `duplicate domain "${d}"`);
+    if (d === '') f.error(`domains[${i}]`, 'must not be empty');
+    seen.add(d);
+  });
   const rules = f.list('rules', (r) => readRule(r, services));
   if (rules.length === 0) f.error('rules', 'must list at least one rule');
   return { name, domains: domains.length === 0 ? ['*'] : domains, rules };
@@ -167,6 +174,11 @@ function readRule(f: Fields, services: ReadonlySet<string>): MeshRouteRule | nul
   } else if (f.has('split')) {
     backends = split;
     if (split.length === 0) f.error('split', 'must list at least one service');
+    const names = new Set<string>();
+    split.forEach((b, i) => {
+      if (names.has(b.service)) f.error(`split[${i}].service`, `"${b.service}" is already in this split`);
+      names.add(b.service);
+    });
   } else f.error('', 'needs "to: <service>" or "split: [{service, weight}]"');
   const timeout = f.duration('timeout', null);
   const r = f.object('retries', ['attempts', 'on', 'per_try_timeout']);

@@ -128,7 +128,7 @@ services:
   - name: x
     grpc: true
     lb_policy: random
-routes: [{name: r, rules: [{to: nope, timeout: soon}, {prefix: api, split: [{service: x}]}]}]
+routes: [{name: r, domains: [a.com, a.com], rules: [{to: nope, timeout: soon}, {prefix: api, split: [{service: x}, {service: x, weight: 2}]}]}]
 listeners: [{name: l, port: 1, routes: zz}, {name: l2, port: 1, routes: r}]
 nodes: [{id: n1, listeners: [missing]}]
 `);
@@ -147,6 +147,8 @@ nodes: [{id: n1, listeners: [missing]}]
         expect.stringMatching(/^routes\[0\]\.rules\[0\]\.timeout: must be a positive duration/),
         'routes[0].rules[1].prefix: must start with "/"',
         'routes[0].rules[1].split[0].weight: is required',
+        'routes[0].rules[1].split[1].service: "x" is already in this split',
+        'routes[0].domains[1]: duplicate domain "a.com"',
         'listeners[0].routes: unknown route table "zz"',
         'listeners[1].port: 0.0.0.0:1 is also used by listener "l"',
         'nodes[0].listeners[0]: unknown listener "missing"',

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { compileRe2Global, translateRe2, translateRe2Rewrite } from '../config/regex.js';
+import { HashPolicy } from './hash-policy.js';
 import { headerMutations } from './header-mutations.js';
 import type {
   DirectResponseModel,
@@ -67,6 +68,8 @@ export class ForwardAction {
   readonly timeoutMs: number;
   readonly idleTimeoutMs: number;
   readonly clusterNotFoundStatus: number;
+  /** The compiled hash_policy list, or null when the route has none. */
+  readonly hashPolicy: HashPolicy | null;
   private readonly spec: number; // 0 fixed, 1 header, 2 weighted
   private readonly cluster: string;
   private readonly names: readonly string[];
@@ -83,6 +86,7 @@ export class ForwardAction {
     this.timeoutMs = m.timeoutMs;
     this.idleTimeoutMs = m.idleTimeoutMs;
     this.clusterNotFoundStatus = m.clusterNotFoundStatus;
+    this.hashPolicy = HashPolicy.compile(m.hashPolicies);
     this.prefixRewrite = m.prefixRewrite;
     this.regex = m.regexRewrite === null ? null : new RegexRewriter(m.regexRewrite);
     this.matchedLength = matchedLength;

@@ -1,3 +1,5 @@
+import type { HashPolicyModel } from './hash-policy-model.js';
+
 /**
  * The route configuration model: plain, readonly, proto-free data produced by
  * proxy/xds/route-configuration.ts from an envoy.config.route.v3.RouteConfiguration and compiled
@@ -97,6 +99,8 @@ export interface ForwardActionModel {
   readonly idleTimeoutMs: number;
   /** cluster_not_found_response_code as a status (503 default, 404, 500). */
   readonly clusterNotFoundStatus: number;
+  /** hash_policy, in order; absent or empty when the route has none. */
+  readonly hashPolicies?: readonly HashPolicyModel[];
 }
 
 export interface RedirectActionModel {

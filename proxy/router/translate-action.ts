@@ -3,6 +3,7 @@ import { headerNameProblem } from '../config/header-validation.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
 import { translateRe2, translateRe2Rewrite } from '../config/regex.js';
+import { translateHashPolicies } from './hash-policy-translate.js';
 import {
   checkFields,
   has,
@@ -46,7 +47,11 @@ function headerSafeString(msg: ProtoObject, key: string, path: string, issues: I
 }
 
 /** envoy.type.matcher.v3.RegexMatchAndSubstitute. */
-function translateRegexRewrite(msg: ProtoObject, path: string, issues: Issues): RegexRewriteModel | null {
+export function translateRegexRewrite(
+  msg: ProtoObject,
+  path: string,
+  issues: Issues,
+): RegexRewriteModel | null {
   checkFields(msg, ['pattern', 'substitution'], path, issues);
   const pattern = readMessage(msg, 'pattern', path, issues);
   if (pattern === null) {
@@ -153,6 +158,7 @@ export function translateRouteAction(
       'timeout',
       'idle_timeout',
       'cluster_not_found_response_code',
+      'hash_policy',
     ],
     path,
     issues,
@@ -204,6 +210,7 @@ export function translateRouteAction(
     timeoutMs: readDurationMs(msg, 'timeout', path, issues, 15_000),
     idleTimeoutMs: readDurationMs(msg, 'idle_timeout', path, issues, -1),
     clusterNotFoundStatus: clusterNotFoundStatus ?? 503,
+    hashPolicies: translateHashPolicies(msg, path, issues),
   };
 }
 

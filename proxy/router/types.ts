@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { HashPolicy } from './hash-policy.js';
 
 /**
  * The router's contract with the connection manager. A RouteConfiguration is translated to a
@@ -78,6 +79,8 @@ export type RouteAction =
        * Envoy applies before the route's; null for other cluster specifiers or an unknown name.
        */
       clusterMutations(cluster: string): ClusterMutations | null;
+      /** The route's compiled hash_policy (proxy/router/hash-policy.ts); null or absent when none. */
+      readonly hashPolicy?: HashPolicy | null;
     }
   | {
       readonly kind: 'redirect';

@@ -16,6 +16,8 @@ export interface UpstreamCluster {
   readonly connectTimeoutMs: number;
   /** Picks a host for one request or connection; null when no host is available (503, flag UH). */
   chooseHost(ctx: LbContext | null): Host | null;
+  /** Forwards a finished request's latency to the balancer (LoadBalancer.onRequestEnd); optional. */
+  onRequestEnd?(host: Host, latencyMs: number): void;
   /** The connection pool for `host` (created on first use, kept while the host stays). */
   poolFor(host: Host): ConnectionPool;
   /** All hosts currently in the cluster (every priority), for /clusters and health checking. */

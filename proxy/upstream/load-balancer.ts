@@ -20,11 +20,23 @@ export interface LbContext {
   readonly previousHosts: readonly Host[] | null;
   /** `ip:port` of the downstream peer. */
   readonly downstreamAddress: string;
+  /**
+   * `ip:port` (Host.key) of a host the request asks for (the stateful session filter's cookie).
+   * The cluster returns that host when it is a member and healthy, and balances as usual otherwise;
+   * absent, null or '' when the request names none.
+   */
+  readonly overrideHost?: string | null;
 }
 
 export interface LoadBalancer {
   /** The chosen host, or null when there is none to choose (503 UH). */
   chooseHost(ctx: LbContext | null): Host | null;
+  /**
+   * Optional latency hook for latency-aware policies (peak EWMA): the router reports, once per
+   * request that this balancer's cluster sent to `host`, how long it took (ms) when it ended
+   * (response complete, reset or timeout).
+   */
+  onRequestEnd?(host: Host, latencyMs: number): void;
 }
 
 export interface LbPolicyFactory<C = unknown> {

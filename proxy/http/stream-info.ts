@@ -40,6 +40,11 @@ export class StreamInfo {
   /** `ip:port` of the upstream host used, '' if none. */
   upstreamHost = '';
   upstreamCluster = '';
+  /**
+   * `ip:port` of the host a filter asks the router to use (the stateful session filter's cookie);
+   * the cluster honours it while that host is a healthy member. '' when none.
+   */
+  upstreamOverrideHost = '';
   /** Local address of the upstream connection, `ip:port`. */
   upstreamLocalAddress = '';
   /** The route's name (%ROUTE_NAME%). */

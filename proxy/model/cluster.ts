@@ -88,6 +88,16 @@ export interface ClusterModel {
   readonly perConnectionBufferLimitBytes: number;
   /** circuit_breakers.thresholds (model only: enforcement comes with the resilience issue). */
   readonly circuitBreakers: readonly ThresholdsModel[];
+  /** common_lb_config; absent means Envoy's defaults (panic at 50%, no locality weighting). */
+  readonly commonLb?: CommonLbModel;
+}
+
+/** Cluster.common_lb_config (the parts remora implements). */
+export interface CommonLbModel {
+  /** healthy_panic_threshold in percent (default 50; 0 disables panic mode). */
+  readonly healthyPanicThresholdPercent: number;
+  /** locality_weighted_lb_config is set: pick a locality by weight, then a host inside it. */
+  readonly localityWeighted: boolean;
 }
 
 /**

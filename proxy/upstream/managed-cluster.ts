@@ -10,6 +10,13 @@ import { Http1Pool } from './http1-pool.js';
 import { Http2Pool } from './http2-pool.js';
 import { llhttpAvailable } from './llhttp.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
+import {
+  hostCost,
+  LocalityWeightedLoadBalancer,
+  type LocalityWeights,
+  localityWeightsEqual,
+  localityWeightsOf,
+} from './locality-lb.js';
 import type { ConnectionPool } from './upstream-stream.js';
 
 /**
@@ -42,6 +49,10 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   private markInitialized!: () => void;
   private isInitialized = false;
   private stopped = false;
+  /** Host.key → host, for the stateful session override (LbContext.overrideHost). */
+  private byKey = new Map<string, Host>();
+  /** Locality weights of the latest assignment (locality-weighted balancing only). */
+  private localityWeights: LocalityWeights;
 
   constructor(
     readonly model: ClusterModel,
@@ -52,6 +63,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.stats = new ClusterStats(store, model.name);
     this.protocol = model.protocol;
     this.connectTimeoutMs = model.connectTimeoutMs;
+    this.localityWeights = localityWeightsOf(model.loadAssignment);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
     this.initialized = new Promise((r) => {
       this.markInitialized = r;
@@ -64,6 +76,11 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
 
   /** Null when there is no host (callers count upstream_cx_none_healthy and answer 503 UH). */
   chooseHost(ctx: LbContext | null): Host | null {
+    const o = ctx === null ? undefined : ctx.overrideHost;
+    if (o !== undefined && o !== null && o !== '') {
+      const pinned = this.byKey.get(o);
+      if (pinned?.healthy) return pinned;
+    }
     const h = this.lb.chooseHost(ctx);
     if (this.panic && h !== null) this.stats.lb_healthy_panic.inc();
     return h;
@@ -83,6 +100,15 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
 
   allHosts(): readonly Host[] {
     return this.hosts;
+  }
+
+  onRequestEnd(host: Host, latencyMs: number): void {
+    this.lb.onRequestEnd?.(host, latencyMs);
+  }
+
+  /** The balancer's current cost of `host` (peak EWMA), for /clusters; undefined for other policies. */
+  costOf(host: Host): number | undefined {
+    return hostCost(this.lb, host);
   }
 
   // --- DiscoverySink (control path) ---
@@ -148,7 +174,19 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   /** EDS: endpoints pushed by the control plane (an EDS cluster has no hosts until then). */
   updateEndpoints(assignment: LoadAssignmentModel): void {
     this.stats.update_attempt.inc();
+    const weights = localityWeightsOf(assignment);
+    const weightsChanged = !localityWeightsEqual(weights, this.localityWeights);
+    this.localityWeights = weights;
+    const before = this.stats.membership_change.value;
     this.setHosts(hostsFromAssignment(assignment));
+    // Only the locality weights moved: the host set is the same but the split is not.
+    if (
+      weightsChanged &&
+      this.model.commonLb?.localityWeighted === true &&
+      before === this.stats.membership_change.value
+    ) {
+      this.rebuild();
+    }
     this.stats.update_success.inc();
   }
 
@@ -229,13 +267,29 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     s.membership_total.set(hosts.length);
     s.membership_healthy.set(healthy);
     s.membership_degraded.set(degraded);
+    const common = this.model.commonLb;
     const { eligible, panic } = selectEligible(
       hosts,
       healthy,
       this.model.loadAssignment.overprovisioningFactor,
+      common === undefined ? PANIC_THRESHOLD : common.healthyPanicThresholdPercent / 100,
     );
     this.panic = panic;
-    this.lb = this.model.lbFactory.create(eligible, this.model.lbConfig, this.lb);
+    const byKey = new Map<string, Host>();
+    for (const h of hosts) byKey.set(h.key, h);
+    this.byKey = byKey;
+    this.lb =
+      common?.localityWeighted === true
+        ? new LocalityWeightedLoadBalancer(
+            eligible,
+            hosts,
+            this.localityWeights,
+            this.model.loadAssignment.overprovisioningFactor,
+            this.model.lbFactory,
+            this.model.lbConfig,
+            this.lb,
+          )
+        : this.model.lbFactory.create(eligible, this.model.lbConfig, this.lb);
     for (const cb of this.listeners) cb();
   }
 }
@@ -249,9 +303,10 @@ function selectEligible(
   hosts: readonly Host[],
   healthyCount: number,
   overprovisioning: number,
+  panicThreshold: number,
 ): { eligible: Host[]; panic: boolean } {
   if (hosts.length === 0) return { eligible: [], panic: false };
-  if (healthyCount / hosts.length < PANIC_THRESHOLD) {
+  if (healthyCount / hosts.length < panicThreshold) {
     let lowest = Number.POSITIVE_INFINITY;
     for (const h of hosts) lowest = Math.min(lowest, h.priority);
     return { eligible: hosts.filter((h) => h.priority === lowest), panic: true };

@@ -1,5 +1,6 @@
 import { type Issues, joinPath } from '../config/issues.js';
 import { type ProtoObject, typeNameOf, typeUrlOf } from '../config/proto-object.js';
+import { withCommonHashingConfig } from '../extensions/load-balancing-policies/common/consistent-hashing-config.js';
 import type {
   ClusterModel,
   DiscoveryType,
@@ -9,6 +10,7 @@ import type {
   ThresholdsModel,
 } from '../model/cluster.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
+import { translateCommonLbConfig } from './cluster-common-lb.js';
 import {
   isObject,
   readArray,
@@ -59,6 +61,7 @@ const CLUSTER_FIELDS = new Set([
   'typed_extension_protocol_options',
   'per_connection_buffer_limit_bytes',
   'circuit_breakers',
+  'common_lb_config',
 ]);
 /** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
 const NOT_YET = ['health_checks', 'outlier_detection', 'transport_socket', 'transport_socket_matches'];
@@ -180,6 +183,7 @@ export function translateCluster(
     1024 * 1024,
   );
   const circuitBreakers = translateCircuitBreakers(c, path, issues);
+  const commonLb = translateCommonLbConfig(c, path, issues);
 
   if (issues.errorCount !== before || lb === null) return null;
   return {
@@ -201,6 +205,7 @@ export function translateCluster(
     maxRequestsPerConnection: proto.maxRequestsPerConnection,
     perConnectionBufferLimitBytes,
     circuitBreakers,
+    ...(commonLb === undefined ? {} : { commonLb }),
   };
 }
 
@@ -236,7 +241,13 @@ function translateLbPolicy(
     return null;
   }
   const field = LB_CONFIG_FIELD[policy];
-  const cfg = field === undefined ? undefined : readObject(c, field, path, issues);
+  const own = field === undefined ? undefined : readObject(c, field, path, issues);
+  // RING_HASH / MAGLEV take common_lb_config.consistent_hashing_lb_config as part of their config.
+  const common =
+    policy === 'RING_HASH' || policy === 'MAGLEV'
+      ? readObject(c, 'common_lb_config', path, issues)
+      : undefined;
+  const cfg = withCommonHashingConfig(own, common);
   const config = factory.parseConfig(cfg, field === undefined ? lbPath : joinPath(path, field), issues);
   return { policy, factory, config };
 }

@@ -7,6 +7,7 @@ import {
   bootstrapConfigDump,
   clustersConfigDump,
   type DumpedResource,
+  type DumpSet,
   listenersConfigDump,
   routesConfigDump,
 } from './admin/config-dump.js';
@@ -22,6 +23,7 @@ import type { StatsStore } from './observability/stats.js';
 import type { StaticConfig } from './static-config.js';
 import type { ClusterManager } from './upstream/cluster-manager.js';
 import { versionLine } from './version.js';
+import type { DynamicResources } from './xds/dynamic/wiring.js';
 
 export interface AdminWiring {
   readonly opts: CliOptions;
@@ -31,9 +33,20 @@ export interface AdminWiring {
   readonly startTimeMs: number;
   readonly clusterManager: ClusterManager;
   readonly listeners: readonly Listener[];
+  /** xDS: init state, LDS listeners and the dynamic config_dump sections. */
+  readonly dynamic?: DynamicResources;
   /** True while serving (not draining). */
   ready(): boolean;
   quit(): void;
+}
+
+/** The dynamic part of a clusters or listeners dump (nothing without xDS). */
+function dynamicDump(d: DynamicResources | undefined, kind: 'cds' | 'lds'): DumpSet {
+  if (d?.config == null) return {};
+  return {
+    versionInfo: d.versionInfo(kind),
+    dynamic: kind === 'cds' ? d.dumpClusters() : d.dumpListeners(),
+  };
 }
 
 function toJson(typeName: string, obj: ProtoObject): JsonObject {
@@ -63,19 +76,23 @@ export async function startAdmin(w: AdminWiring): Promise<AdminServer | null> {
       commandLineOptions: commandLineOptionsJson(w.opts) as JsonObject,
       node: (bootstrapJson.node as JsonObject | undefined) ?? {},
     },
-    initState: () => 'initialized',
+    initState: () => w.dynamic?.initState() ?? 'initialized',
     clusters: () => [...w.clusterManager.all()],
-    listeners: () => w.listeners.map((l) => ({ name: l.name, address: l.model.address, port: l.port })),
+    listeners: () => [
+      ...w.listeners.map((l) => ({ name: l.name, address: l.model.address, port: l.port })),
+      ...(w.dynamic?.listenerInfo() ?? []),
+    ],
     configDump: () => [
       bootstrapConfigDump(bootstrapJson, loadedAt),
-      clustersConfigDump({ static: staticClusters }),
-      listenersConfigDump({ static: staticListeners }),
+      clustersConfigDump({ static: staticClusters, ...dynamicDump(w.dynamic, 'cds') }),
+      listenersConfigDump({ static: staticListeners, ...dynamicDump(w.dynamic, 'lds') }),
       // Inline route configurations are part of their listener's dump, as in Envoy.
-      routesConfigDump({}),
+      routesConfigDump({ dynamic: w.dynamic?.dumpRoutes() ?? [] }),
     ],
     drainListeners: (o) => {
       log.info({ graceful: o.graceful }, 'drain_listeners requested');
       for (const l of w.listeners) void l.drain();
+      for (const l of w.dynamic?.drainables() ?? []) void l.drain();
     },
     quit: () => w.quit(),
   };

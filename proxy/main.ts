@@ -19,6 +19,7 @@ import { buildStaticConfig } from './static-config.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { versionInfo } from './version.js';
 import { accessLogTranslator } from './xds/access-log.js';
+import { startDynamicResources, xdsSnapshotPath } from './xds/dynamic/wiring.js';
 
 export async function validateConfig(opts: CliOptions): Promise<Issues> {
   const stats = new StatsStore();
@@ -72,6 +73,22 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     throw err;
   }
 
+  // xDS (bootstrap dynamic_resources): CDS/EDS feed the same cluster manager; LDS listeners live
+  // in their own manager. Everything dynamic is assembled in proxy/xds/dynamic/wiring.ts.
+  const dynamic = startDynamicResources({
+    ads: config.ads,
+    node: config.bootstrap.node,
+    staticClusterNames: new Set(config.clusters.map((c) => c.name)),
+    clusterManager,
+    registries,
+    accessLog: accessLogTranslator({ outputs }),
+    stats,
+    log: logs.component('xds'),
+    drainTimeMs: opts.drainTimeS * 1000,
+    snapshotPath: xdsSnapshotPath(opts),
+    version: versionInfo().version,
+  });
+
   let lifecycle: Lifecycle | null = null;
   const admin = await startAdmin({
     opts,
@@ -81,13 +98,15 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     startTimeMs,
     clusterManager,
     listeners,
+    dynamic,
     ready: () => lifecycle?.state === 'serving',
     quit: () => void lifecycle?.shutdown('quitquitquit'),
   });
 
   lifecycle = new Lifecycle({
-    listeners: () => listeners,
+    listeners: () => [...listeners, ...dynamic.drainables()],
     afterDrain: [
+      { name: 'xds', run: () => dynamic.close() },
       { name: 'admin', run: () => admin?.close() },
       { name: 'upstream', run: () => clusterManager.shutdown() },
       { name: 'access logs', run: () => outputs.closeAll() },

@@ -137,3 +137,12 @@ export function startDynamicResources(deps: DynamicResourcesDeps): DynamicResour
     },
   };
 }
+
+/**
+ * The remora-only `--xds-snapshot-path FILE` option, read from the parsed CLI options when the
+ * CLI knows the flag (proxy/cli-options.ts: `xdsSnapshotPath`); null (persistence off) otherwise.
+ */
+export function xdsSnapshotPath(opts: object): string | null {
+  const v = (opts as { readonly xdsSnapshotPath?: unknown }).xdsSnapshotPath;
+  return typeof v === 'string' && v !== '' ? v : null;
+}

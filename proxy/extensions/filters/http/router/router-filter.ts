@@ -5,6 +5,7 @@ import { stripResponseHopByHop } from '../../../../http/headers.js';
 import { LocalBody } from '../../../../http/local-reply.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
+import { appendSetCookie, requestLbContext } from '../../../../router/hash-policy-context.js';
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
@@ -53,6 +54,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private route: MatchedRoute | null = null;
   private clusterMutations: ClusterMutations | null = null;
   private startMono = 0;
+  /** Set-Cookie a cookie hash policy generated for this request (added to the response), or null. */
+  private hashCookie: string | null = null;
   private responseStarted = false;
   private finished = false;
   /** Created only for routes with a timeout. */
@@ -114,7 +117,10 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     }
     this.clusterMutations = action.clusterMutations(clusterName);
     this.cluster = cluster;
-    const host = cluster.chooseHost(null);
+    // Route hash_policy and a filter-pinned host (stateful session) reach the balancer here.
+    const lbCtx = requestLbContext(action.hashPolicy ?? null, head, cb.info);
+    if (lbCtx !== null) this.hashCookie = lbCtx.setCookie;
+    const host = cluster.chooseHost(lbCtx);
     if (host === null) {
       cluster.stats.upstream_cx_none_healthy.inc();
       cb.sendLocalReply(
@@ -205,6 +211,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     }
     if (this.clusterMutations !== null) applyHeaderMutations(out, this.clusterMutations.responseHeaders);
     applyHeaderMutations(out, this.route!.responseHeaders);
+    if (this.hashCookie !== null) appendSetCookie(out, this.hashCookie);
     cb.info.responseCodeDetails = 'via_upstream';
     cb.encodeHeaders(status, out, false);
   }
@@ -280,8 +287,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     const stats = this.cluster!.stats;
     stats.upstream_rq_active.dec();
     stats.upstream_rq_completed.inc();
-    stats.upstream_rq_time.record(performance.now() - this.startMono);
+    const elapsed = performance.now() - this.startMono;
+    stats.upstream_rq_time.record(elapsed);
     const host = this.host!;
+    // Latency-aware balancers (peak EWMA) learn from every finished request.
+    this.cluster!.onRequestEnd?.(host, elapsed);
     host.rqActive--;
     if (success) host.rqSuccess++;
     else host.rqError++;

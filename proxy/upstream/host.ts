@@ -31,6 +31,22 @@ const UNHEALTHY_MASK =
   HealthFlag.FailedActiveHc | HealthFlag.FailedOutlierCheck | HealthFlag.FailedEdsHealth | HealthFlag.ActiveHcTimeout;
 const DEGRADED_MASK = HealthFlag.DegradedActiveHc | HealthFlag.DegradedEdsHealth;
 
+/** A locally detected failure of a request or connection to a host (outlier detection input). */
+export type LocalFailure = 'connect_failed' | 'timeout' | 'reset';
+
+/**
+ * Where the router and tcp_proxy report each outcome for passive health checking (outlier
+ * detection, proxy/upstream/outlier/). Set on the host by its cluster's detector; null without one.
+ */
+export interface HostOutcomeSink {
+  /** An upstream response head arrived with this status. */
+  putHttpStatus(status: number): void;
+  /** Connect refused / timed out, the stream was reset, or the request timed out. */
+  putLocalFailure(kind: LocalFailure): void;
+  /** A connection was made and is used as the final result (tcp_proxy). */
+  putLocalSuccess(): void;
+}
+
 export interface HostInit {
   readonly address: string;
   readonly port: number;
@@ -54,6 +70,8 @@ export class Host {
   readonly metadata: Readonly<Record<string, unknown>>;
 
   healthFlags = 0;
+  /** Outlier detection's per-host monitor; null when the cluster has no outlier_detection. */
+  outlier: HostOutcomeSink | null = null;
 
   // Per-host counters (Envoy's host stats: rq_active, rq_total, rq_error, rq_success, cx_active,
   // cx_total, cx_connect_fail), read by /clusters and by request-aware load balancers.

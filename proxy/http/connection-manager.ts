@@ -102,6 +102,13 @@ export class ConnectionManager implements StreamOwner {
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.onClientError(err, socket),
     );
+    // CONNECT needs an upgrade config (`CONNECT`), which remora does not support yet: refuse it
+    // like any upgrade the config does not allow.
+    this.h1.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      this.stats.downstream_rq_total.inc();
+      this.stats.recordResponse(403);
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+    });
     this.h2 = http2.createServer({
       maxHeaderListPairs: cfg.maxHeadersCount * 2 + 16,
       maxSessionMemory: 64,

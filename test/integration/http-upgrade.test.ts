@@ -161,6 +161,11 @@ describe('WebSocket upgrade', () => {
     expect(out).toContain('nope');
   });
 
+  it('CONNECT is refused with 403', async () => {
+    const out = await rawExchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expect(out).toMatch(/^HTTP\/1.1 403/);
+  });
+
   it('an upgrade the config does not allow gets 403 and reaches no upstream', async () => {
     const out = await rawExchange(
       noUpgradePort,

@@ -8,6 +8,7 @@ import { logicalDnsClusterFactory } from './extensions/clusters/logical_dns/fact
 import { staticClusterFactory } from './extensions/clusters/static/factory.js';
 import { strictDnsClusterFactory } from './extensions/clusters/strict_dns/factory.js';
 import { routerFilterFactory } from './extensions/filters/http/router/factory.js';
+import { statefulSessionFilterFactory } from './extensions/filters/http/stateful_session/factory.js';
 import { leastRequestFactory } from './extensions/load-balancing-policies/least_request/factory.js';
 import { maglevFactory } from './extensions/load-balancing-policies/maglev/factory.js';
 import { peakEwmaFactory } from './extensions/load-balancing-policies/peak_ewma/factory.js';
@@ -19,7 +20,10 @@ import type { ClusterDiscoveryFactory } from './upstream/discovery.js';
 import type { LbPolicyFactory } from './upstream/load-balancer.js';
 
 /** HTTP filters by typed_config type URL. */
-const HTTP_FILTERS: readonly HttpFilterFactory[] = [routerFilterFactory as HttpFilterFactory];
+const HTTP_FILTERS: readonly HttpFilterFactory[] = [
+  routerFilterFactory as HttpFilterFactory,
+  statefulSessionFilterFactory as HttpFilterFactory,
+];
 
 /** Host discovery by Cluster.type (EDS is fed by the xDS client, not a discovery). */
 const CLUSTER_DISCOVERIES: readonly ClusterDiscoveryFactory[] = [

@@ -134,6 +134,8 @@ export class ClusterSync {
       const a = this.assignments.get(v.model.edsServiceName);
       if (a !== undefined && services.has(v.model.edsServiceName)) this.install(v, a);
     }
+    // A warmed replacement may have left its predecessor's service name unused.
+    this.releaseUnusedEds();
     this.deps.changed();
   }
 

@@ -20,7 +20,9 @@ function tmp(): TempDir {
 }
 
 // Every bootstrap example must validate; mesh*.yaml are control-plane mesh files, not bootstraps.
-const examples = readdirSync(join(repoRoot, 'examples')).filter((f) => f.endsWith('.yaml') && !f.startsWith('mesh'));
+const examples = readdirSync(join(repoRoot, 'examples')).filter(
+  (f) => f.endsWith('.yaml') && !f.startsWith('mesh'),
+);
 
 describe.skipIf(!integrated)('remora --mode validate (real process)', () => {
   it.each(examples)('accepts examples/%s', async (name) => {
@@ -67,7 +69,9 @@ describe.skipIf(!integrated)('remora --mode validate (real process)', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^error: static_resources\.clusters\[0\]\.connect_timeout: /m);
-    expect(r.stderr).toMatch(/^error: static_resources\.listeners\[0\]\.address\.socket_address\.port_value: /m);
+    expect(r.stderr).toMatch(
+      /^error: static_resources\.listeners\[0\]\.address\.socket_address\.port_value: /m,
+    );
     expect(r.stderr).toMatch(/is invalid: 2 error\(s\)/);
   });
 

@@ -4,6 +4,9 @@
  * INITIALIZING until the first full config is applied; /config_dump and /stats show the dynamic
  * state under Envoy's names. Bad dynamic_resources are refused with field paths.
  */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../proxy/cli-options.js';
 import { ConfigError } from '../../proxy/config/issues.js';
@@ -59,12 +62,24 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function start(yaml: string): Promise<RunningProxy> {
+async function start(yaml: string, snapshotPath?: string): Promise<RunningProxy> {
   const parsed = parseArgs(['--config-yaml', yaml, '--drain-time-s', '1', '--log-level', 'error']);
   if (parsed.kind !== 'run') throw new Error(`bad args: ${parsed.kind}`);
-  const running = await startProxy(parsed.options);
+  // --xds-snapshot-path is read from the options as `xdsSnapshotPath` (see proxy/xds/dynamic/wiring.ts).
+  const opts =
+    snapshotPath === undefined ? parsed.options : { ...parsed.options, xdsSnapshotPath: snapshotPath };
+  const running = await startProxy(opts);
   cleanups.push(() => running.shutdown('test'));
   return running;
+}
+
+async function waitReady(r: RunningProxy): Promise<{ status: number; body: string }> {
+  let ready = { status: 0, body: '' };
+  for (let i = 0; i < 300 && ready.status !== 200; i++) {
+    ready = await admin(r, '/ready');
+    if (ready.status !== 200) await new Promise((res) => setTimeout(res, 10));
+  }
+  return ready;
 }
 
 async function admin(r: RunningProxy, path: string): Promise<{ status: number; body: string }> {
@@ -132,6 +147,37 @@ describe.each(['GRPC', 'DELTA_GRPC'])('a sidecar with only a dynamic bootstrap (
     expect(stats).toMatch(/^cluster_manager\.cds\.update_success: [1-9]/m);
     expect(stats).toMatch(/^listener_manager\.lds\.update_success: [1-9]/m);
     expect(stats).toMatch(/^http\.web\.rds\.routes\.update_success: 1$/m);
+  });
+});
+
+describe('the persisted snapshot (--xds-snapshot-path)', () => {
+  it('a proxy restarted while the control plane is down serves its last config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remora-xds-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'snapshot.json');
+    const up = new RecordingServer((_req, res) => res.end('remembered'));
+    await up.listen();
+    cleanups.push(() => up.close());
+    const cp = new TestControlPlane();
+    await cp.start();
+    const port = await freePort();
+    cp.set(CDS, 'svc', edsCluster('svc'));
+    cp.set(EDS, 'svc', assignment('svc', [up.port]));
+    cp.set(LDS, 'web', ldsListener('web', port, 'routes'));
+    cp.set(RDS, 'routes', routeConfig('routes', 'svc'));
+    const yaml = bootstrap(cp.port, 'GRPC');
+    const first = await start(yaml, file);
+    expect(await waitReady(first)).toEqual({ status: 200, body: 'LIVE\n' });
+    // A graceful shutdown persists the snapshot (it is also written after each accepted update).
+    await first.shutdown('restart');
+    cp.kill();
+    expect(existsSync(file)).toBe(true);
+
+    const second = await start(yaml, file);
+    expect(await waitReady(second)).toEqual({ status: 200, body: 'LIVE\n' });
+    expect((await request(port, {})).body.toString()).toBe('remembered');
+    const stats = (await admin(second, '/stats')).body;
+    expect(stats).toMatch(/^control_plane\.connected_state: 0$/m);
   });
 });
 

@@ -291,7 +291,10 @@ export class DynamicConfig {
       httpFilters: this.deps.httpFilters,
       // Inline route configurations in an LDS listener are checked against known clusters, as
       // Envoy does for route tables not loaded by RDS (validate_clusters defaults to true there).
-      routeConfig: inlineRouteConfig({ clusterExists: (name) => cm.get(name) !== undefined }),
+      // Warming clusters count: they are known, only waiting for endpoints.
+      routeConfig: inlineRouteConfig({
+        clusterExists: (name) => cm.get(name) !== undefined || this.clusters.warming.has(name),
+      }),
       accessLog: this.deps.accessLog,
       rds: this.rdsTables.translate,
     };

@@ -45,7 +45,11 @@ const LB_POLICIES: readonly LbPolicyFactory[] = [
 export interface ExtensionRegistries {
   readonly httpFilters: HttpFilterRegistry;
   readonly clusterDiscoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
-  /** By Cluster.lb_policy enum name. */
+  /**
+   * By Cluster.lb_policy enum name; policies with no enum value (peak EWMA) are listed under their
+   * extension name, which no enum value can spell, so the cluster translator finds every typed
+   * policy here (translateTypedLbPolicy searches the values by type URL).
+   */
   readonly lbPoliciesByEnum: ReadonlyMap<string, LbPolicyFactory>;
   /** By typed config type URL (Cluster.load_balancing_policy). */
   readonly lbPoliciesByTypeUrl: ReadonlyMap<string, LbPolicyFactory>;
@@ -55,7 +59,7 @@ export function buildRegistries(): ExtensionRegistries {
   const lbByEnum = new Map<string, LbPolicyFactory>();
   const lbByUrl = new Map<string, LbPolicyFactory>();
   for (const f of LB_POLICIES) {
-    if (f.lbPolicyEnum !== null) lbByEnum.set(f.lbPolicyEnum, f);
+    lbByEnum.set(f.lbPolicyEnum ?? f.name, f);
     if (f.typeUrl !== null) lbByUrl.set(f.typeUrl, f);
   }
   return {

@@ -57,7 +57,9 @@ async function expectNack(typeUrl: string, pattern: RegExp): Promise<string> {
 
 describe('NACK of bad resources', () => {
   it('an invalid regex in a route: NACKed, the old routes keep serving', async () => {
-    const bad = routeConfig('routes', 'svc', [{ match: { safe_regex: { regex: 'a(' } }, route: { cluster: 'svc' } }]);
+    const bad = routeConfig('routes', 'svc', [
+      { match: { safe_regex: { regex: 'a(' } }, route: { cluster: 'svc' } },
+    ]);
     cp.set(RDS, 'routes', bad);
     cp.push();
     await expectNack(RDS, /^routes: virtual_hosts\[0\]\.routes\[0\]\.match\.safe_regex\.regex: /);
@@ -103,9 +105,17 @@ describe('NACK of bad resources', () => {
   });
 
   it('a route naming a cluster CDS has not sent is accepted (Envoy does not validate RDS clusters) and answers 503', async () => {
-    cp.set(RDS, 'routes', routeConfig('routes', 'svc', [{ match: { prefix: '/later' }, route: { cluster: 'later' } }]));
+    cp.set(
+      RDS,
+      'routes',
+      routeConfig('routes', 'svc', [{ match: { prefix: '/later' }, route: { cluster: 'later' } }]),
+    );
     cp.push();
-    await until(() => p.stats.counter('http.web.rds.routes.update_success').value === 2, 5000, 'route accepted');
+    await until(
+      () => p.stats.counter('http.web.rds.routes.update_success').value === 2,
+      5000,
+      'route accepted',
+    );
     expect(cp.nacks).toEqual([]);
     expect(await status('/later')).toBe(503);
     expect(await status('/')).toBe(200);
@@ -118,12 +128,19 @@ describe('NACK of bad resources', () => {
     expect(p.stats.counter('cluster_manager.cds.update_rejected').value).toBe(1);
     cp.set(EDS, 'svc', assignment('svc', [up.port]));
     const badEndpoints = assignment('svc', [up.port]);
-    (((badEndpoints.endpoints as ProtoObject[])[0].lb_endpoints as ProtoObject[])[0].endpoint as ProtoObject).address =
-      { socket_address: { address: 'not-an-ip', port_value: 1 } };
+    (
+      ((badEndpoints.endpoints as ProtoObject[])[0].lb_endpoints as ProtoObject[])[0].endpoint as ProtoObject
+    ).address = { socket_address: { address: 'not-an-ip', port_value: 1 } };
     cp.set(EDS, 'svc', badEndpoints);
     cp.push();
     await expectNack(EDS, /^svc: endpoints\[0\]\.lb_endpoints\[0\]/);
-    expect(p.clusters.get('svc')?.allHosts().map((h) => h.port)).toEqual([up.port]);
+    expect(p.stats.counter('cluster.svc.update_rejected').value).toBe(1);
+    expect(
+      p.clusters
+        .get('svc')
+        ?.allHosts()
+        .map((h) => h.port),
+    ).toEqual([up.port]);
     expect(await status()).toBe(200);
   });
 });

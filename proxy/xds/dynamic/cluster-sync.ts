@@ -12,6 +12,7 @@
  */
 import type { ResourceType, XdsClient } from '../../../control-client/index.js';
 import type { LoadAssignmentModel } from '../../model/cluster.js';
+import type { StatsStore } from '../../observability/stats.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import { EMPTY_LOAD_ASSIGNMENT } from '../cluster-load-assignment.js';
 import type { ClusterResource, DecodedResource, EndpointResource } from '../resource-types.js';
@@ -21,6 +22,8 @@ export interface ClusterSyncDeps {
   readonly clusterType: ResourceType<ClusterResource, DecodedResource>;
   readonly endpointType: ResourceType<EndpointResource, DecodedResource>;
   readonly clusterManager: ClusterManager;
+  /** For cluster.<name>.update_rejected when an EDS response is NACKed. */
+  readonly stats: StatsStore;
   /** Called after each applied change (stats, snapshot persistence, init checks). */
   readonly changed: () => void;
   readonly warn: (msg: string, err?: unknown) => void;
@@ -114,6 +117,9 @@ export class ClusterSync {
         this.assignments.set(name, EMPTY_LOAD_ASSIGNMENT);
         this.pendingEds.add(name);
       },
+      // A NACK is per response: every cluster of every subscribed service counts it (Envoy's
+      // cluster.<name>.update_rejected); the cluster keeps its endpoints.
+      onError: () => this.countRejected(service),
       onBatchEnd: () => this.applyEds(),
     });
     this.edsWatches.set(service, cancel);
@@ -137,6 +143,16 @@ export class ClusterSync {
     // A warmed replacement may have left its predecessor's service name unused.
     this.releaseUnusedEds();
     this.deps.changed();
+  }
+
+  private countRejected(service: string): void {
+    const names = new Set<string>();
+    for (const [name, i] of this.active) if (i.resource.model.edsServiceName === service) names.add(name);
+    for (const [name, v] of this.warming) if (v.model.edsServiceName === service) names.add(name);
+    for (const name of names) {
+      this.deps.stats.counter(`cluster.${name}.update_attempt`).inc();
+      this.deps.stats.counter(`cluster.${name}.update_rejected`).inc();
+    }
   }
 
   private releaseUnusedEds(): void {

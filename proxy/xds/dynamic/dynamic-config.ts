@@ -160,6 +160,7 @@ export class DynamicConfig {
       clusterType: types.cluster,
       endpointType: types.endpoint,
       clusterManager: deps.clusterManager,
+      stats: deps.stats,
       changed,
       warn,
     });

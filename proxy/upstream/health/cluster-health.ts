@@ -1,0 +1,63 @@
+import type { StatsStore } from '../../observability/stats.js';
+import type { ClusterStats } from '../cluster-stats.js';
+import type { Host } from '../host.js';
+import type { OutlierDetectionModel } from '../outlier/config.js';
+import { OutlierDetector } from '../outlier/detector.js';
+import { ActiveHealthChecker } from './checker.js';
+import type { HealthCheckModel } from './config.js';
+
+/** What ManagedCluster offers to its health machinery. */
+export interface HealthHost {
+  readonly stats: ClusterStats;
+  allHosts(): readonly Host[];
+  refreshHealth(): void;
+  onHostsChanged(cb: () => void): void;
+}
+
+export interface HealthConfig {
+  readonly name: string;
+  readonly outlierDetection: OutlierDetectionModel | null;
+  readonly healthChecks: readonly HealthCheckModel[];
+}
+
+/**
+ * A cluster's passive (outlier detection) and active health checking, wired to its host set:
+ * both follow membership changes through onHostsChanged and report flag changes through
+ * refreshHealth, so the cluster itself knows nothing of either.
+ */
+export class ClusterHealth {
+  readonly outlier: OutlierDetector | null;
+  readonly checkers: readonly ActiveHealthChecker[];
+
+  /** Null when the cluster configures neither. */
+  static attach(cfg: HealthConfig, cluster: HealthHost, store: StatsStore): ClusterHealth | null {
+    if (cfg.outlierDetection === null && cfg.healthChecks.length === 0) return null;
+    return new ClusterHealth(cfg, cluster, store);
+  }
+
+  private constructor(cfg: HealthConfig, cluster: HealthHost, store: StatsStore) {
+    const od =
+      cfg.outlierDetection === null
+        ? null
+        : new OutlierDetector(cfg.outlierDetection, cfg.name, cluster, store);
+    this.outlier = od;
+    const target = {
+      allHosts: () => cluster.allHosts(),
+      refreshHealth: () => cluster.refreshHealth(),
+      hasTraffic: () => cluster.stats.upstream_cx_total.value > 0,
+    };
+    const onPass = od === null ? null : (h: Host) => od.onActiveHealthCheckSuccess(h);
+    this.checkers = cfg.healthChecks.map(
+      (hc) => new ActiveHealthChecker(hc, cfg.name, target, store, onPass),
+    );
+    cluster.onHostsChanged(() => {
+      od?.syncHosts();
+      for (const c of this.checkers) c.syncHosts();
+    });
+  }
+
+  stop(): void {
+    this.outlier?.stop();
+    for (const c of this.checkers) c.stop();
+  }
+}

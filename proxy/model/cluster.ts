@@ -1,5 +1,7 @@
+import type { HealthCheckModel } from '../upstream/health/config.js';
 import type { Locality } from '../upstream/host.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
+import type { OutlierDetectionModel } from '../upstream/outlier/config.js';
 
 /**
  * A cluster as the data plane understands it, translated from envoy.config.cluster.v3.Cluster
@@ -90,6 +92,10 @@ export interface ClusterModel {
   readonly circuitBreakers: readonly ThresholdsModel[];
   /** common_lb_config; absent means Envoy's defaults (panic at 50%, no locality weighting). */
   readonly commonLb?: CommonLbModel;
+  /** outlier_detection (proxy/upstream/outlier/); absent = no passive health checking. */
+  readonly outlierDetection?: OutlierDetectionModel;
+  /** health_checks (proxy/upstream/health/); absent = no active health checking. */
+  readonly healthChecks?: readonly HealthCheckModel[];
 }
 
 /** Cluster.common_lb_config (the parts remora implements). */

@@ -9,6 +9,7 @@ import type {
   SocketAddressModel,
   ThresholdsModel,
 } from '../model/cluster.js';
+import { CLUSTER_HEALTH_FIELDS, translateClusterHealth } from '../upstream/health/translate.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
 import { translateCommonLbConfig } from './cluster-common-lb.js';
 import {
@@ -64,7 +65,7 @@ const CLUSTER_FIELDS = new Set([
   'common_lb_config',
 ]);
 /** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
-const NOT_YET = ['health_checks', 'outlier_detection', 'transport_socket', 'transport_socket_matches'];
+const NOT_YET = ['transport_socket', 'transport_socket_matches'];
 
 /** The *_lb_config field that configures each lb_policy enum value. */
 const LB_CONFIG_FIELD: Readonly<Record<string, string>> = {
@@ -104,7 +105,7 @@ export function translateCluster(
   for (const f of NOT_YET) {
     if (c[f] !== undefined) issues.error(joinPath(path, f), 'not supported yet');
   }
-  const known = new Set([...CLUSTER_FIELDS, ...NOT_YET]);
+  const known = new Set([...CLUSTER_FIELDS, ...NOT_YET, ...CLUSTER_HEALTH_FIELDS]);
   rejectUnknown(c, known, path, issues);
 
   const name = readString(c, 'name', path, issues);
@@ -184,6 +185,7 @@ export function translateCluster(
   );
   const circuitBreakers = translateCircuitBreakers(c, path, issues);
   const commonLb = translateCommonLbConfig(c, path, issues);
+  const health = translateClusterHealth(c, path, issues);
 
   if (issues.errorCount !== before || lb === null) return null;
   return {
@@ -206,6 +208,7 @@ export function translateCluster(
     perConnectionBufferLimitBytes,
     circuitBreakers,
     ...(commonLb === undefined ? {} : { commonLb }),
+    ...health,
   };
 }
 

@@ -4,6 +4,7 @@ import type { UpstreamCluster } from './cluster.js';
 import { ClusterStats } from './cluster-stats.js';
 import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.js';
 import { hostsFromAssignment } from './discovery.js';
+import { ClusterHealth } from './health/cluster-health.js';
 import { HealthFlag, Host, localityKey } from './host.js';
 import { AgentHttp1Pool } from './http1-agent-pool.js';
 import { Http1Pool } from './http1-pool.js';
@@ -40,6 +41,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   readonly connectTimeoutMs: number;
   /** Resolves once the first host list arrived (or discovery reported its first failure). */
   readonly initialized: Promise<void>;
+  /** Outlier detection and active health checks (proxy/upstream/health/); null when neither is set. */
+  readonly health: ClusterHealth | null;
 
   private hosts: Host[] = [];
   private lb: LoadBalancer;
@@ -68,6 +71,15 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.initialized = new Promise((r) => {
       this.markInitialized = r;
     });
+    this.health = ClusterHealth.attach(
+      {
+        name: model.name,
+        outlierDetection: model.outlierDetection ?? null,
+        healthChecks: model.healthChecks ?? [],
+      },
+      this,
+      store,
+    );
     if (discovery === null) this.finishInit();
     else discovery.start(this);
   }
@@ -223,6 +235,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     if (this.stopped) return;
     this.stopped = true;
     this.discovery?.stop();
+    this.health?.stop();
     this.finishInit();
   }
 

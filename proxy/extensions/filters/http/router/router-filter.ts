@@ -9,7 +9,7 @@ import { appendSetCookie, requestLbContext } from '../../../../router/hash-polic
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
-import type { Host } from '../../../../upstream/host.js';
+import type { Host, LocalFailure } from '../../../../upstream/host.js';
 import type {
   UpstreamFailure,
   UpstreamResponseHandler,
@@ -40,6 +40,16 @@ const FAILURE: Record<UpstreamFailure, { flag: number; status: number; reason: s
   },
   overflow: { flag: ResponseFlag.UpstreamOverflow, status: 503, reason: 'overflow' },
   protocol_error: { flag: ResponseFlag.UpstreamProtocolError, status: 502, reason: 'protocol_error' },
+};
+
+/** How each upstream failure counts for outlier detection (Envoy: connect failures vs resets). */
+const OUTLIER_FAILURE: Record<UpstreamFailure, LocalFailure> = {
+  connect_failure: 'connect_failed',
+  connect_timeout: 'connect_failed',
+  remote_reset: 'reset',
+  connection_termination: 'reset',
+  overflow: 'reset',
+  protocol_error: 'reset',
 };
 
 /**
@@ -204,6 +214,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     this.responseStarted = true;
     cb.info.firstUpstreamRxMono = performance.now();
     this.cluster!.stats.recordResponse(status);
+    this.host!.outlier?.putHttpStatus(status);
     const out = headers as OutgoingHttpHeaders;
     stripResponseHopByHop(headers);
     if (!this.cfg.suppressEnvoyHeaders) {
@@ -238,6 +249,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     const f = FAILURE[reason];
     const stats = this.cluster!.stats;
     if (reason === 'connect_failure' || reason === 'connect_timeout') this.host!.cxConnectFail++;
+    // Outlier detection: a pool overflow says nothing about the host.
+    if (reason !== 'overflow') this.host!.outlier?.putLocalFailure(OUTLIER_FAILURE[reason]);
     if (reason === 'remote_reset' || reason === 'connection_termination') stats.upstream_rq_rx_reset.inc();
     this.upstream = null;
     this.complete(false);
@@ -267,6 +280,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     const stats = this.cluster!.stats;
     stats.upstream_rq_timeout.inc();
     this.host!.rqTimeout++;
+    if (!this.responseStarted) this.host!.outlier?.putLocalFailure('timeout');
     const up = this.upstream;
     this.upstream = null;
     this.complete(false);

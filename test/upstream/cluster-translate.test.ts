@@ -143,7 +143,7 @@ describe('Cluster translation', () => {
       lb_policy: 'MAGLEV',
       dns_lookup_family: 'V5_ONLY',
       health_checks: [{}],
-      outlier_detection: {},
+      outlier_detection: { max_ejection_percent: 101 },
       bogus_field: 1,
       load_assignment: {
         endpoints: [
@@ -163,8 +163,8 @@ describe('Cluster translation', () => {
       `${P}.connect_timeout: must be positive`,
       `${P}.lb_policy: lb_policy MAGLEV is not supported`,
       `${P}.dns_lookup_family: V5_ONLY is not supported`,
-      `${P}.health_checks: not supported yet`,
-      `${P}.outlier_detection: not supported yet`,
+      `${P}.health_checks[0].timeout: is required`,
+      `${P}.outlier_detection.max_ejection_percent: must be at most 100`,
       `${P}.bogus_field: unknown or unsupported field`,
       `${P}.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: must be between 1 and 65535`,
       `${P}.load_assignment.endpoints[0].lb_endpoints[1].endpoint.address.socket_address.address: b example is not a valid host name`,

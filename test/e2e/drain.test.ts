@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
-import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, get, HeldUpstream, httpBootstrap, post, TempDir } from './fixtures.js';
@@ -30,15 +29,16 @@ async function until(what: string, check: () => Promise<boolean>, ms = 10_000): 
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * True when a new connection is refused. The probe is a whole request, not a bare connect: a
+ * probe that lands just before the listener closes is then answered (Connection: close) and
+ * closed like any request in the drain, instead of lingering as a connection that never spoke.
+ */
 function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(false);
-    });
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-  });
+  return get(port, '/probe').then(
+    () => false,
+    (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED',
+  );
 }
 
 interface Started {

@@ -68,11 +68,14 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('dynamic config over %s', (apiTyp
     const p = proxy({ port: cp.port, apiType });
     await until(() => p.dynamic.subscriptions().eds.includes('svc'), 5000, 'EDS subscription');
     expect(p.clusters.get('svc')).toBeUndefined(); // warming: not in the cluster manager yet
+    expect(p.stats.gauge('cluster_manager.warming_clusters').value).toBe(1);
     expect(p.dynamic.initState()).toBe('initializing');
     cp.set(EDS, 'svc', assignment('svc', [a.port]));
     cp.push();
     await until(() => p.dynamic.subscriptions().rds.includes('routes'), 5000, 'RDS subscription');
     expect(p.listeners.get('web')).toBeUndefined(); // warming: routes not here yet
+    expect(p.stats.gauge('listener_manager.total_listeners_warming').value).toBe(1);
+    expect(p.stats.gauge('cluster_manager.warming_clusters').value).toBe(0);
     expect(p.dynamic.initState()).toBe('initializing');
     cp.set(RDS, 'routes', routeConfig('routes', 'svc'));
     cp.push();

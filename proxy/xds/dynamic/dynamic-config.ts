@@ -305,6 +305,8 @@ export class DynamicConfig {
   private onChanged(): void {
     if (this.closed) return;
     this.xdsStats.sync();
+    this.deps.stats.gauge('cluster_manager.warming_clusters').set(this.clusters.warming.size);
+    this.deps.stats.gauge('listener_manager.total_listeners_warming').set(this.listeners.warming.size);
     const s = this.deps.settings;
     const cdsReady = !s.cds || this.clusters.initialized;
     if (cdsReady && s.lds && !this.listeners.isStarted) {

@@ -101,12 +101,23 @@ export class ListenerSync {
   private activate(v: ListenerResource): void {
     const name = v.model.name;
     this.warming.delete(name);
-    this.active.set(name, { resource: v, lastUpdatedMs: Date.now() });
+    const previous = this.active.get(name);
+    const info = { resource: v, lastUpdatedMs: Date.now() };
+    this.active.set(name, info);
     this.binding++;
-    void this.deps.listenerManager.addOrUpdate(v.model).finally(() => {
-      this.binding--;
-      this.deps.changed();
-    });
+    void this.deps.listenerManager
+      .addOrUpdate(v.model)
+      .then((change) => {
+        // Could not bind: the previous version (if any) still serves, so it is what is active.
+        if (change !== 'failed' || this.active.get(name) !== info) return;
+        if (previous !== undefined && this.deps.listenerManager.get(name) !== undefined)
+          this.active.set(name, previous);
+        else this.active.delete(name);
+      })
+      .finally(() => {
+        this.binding--;
+        this.deps.changed();
+      });
   }
 
   private watchRds(name: string): void {

@@ -153,10 +153,13 @@ class TcpSession implements TimerTarget {
   }
 
   private onConnectResult(r: TcpConnectResult, host: Host): void {
+    // Outlier detection: a connection made is the final success, a failed one a local-origin failure.
     if (r.ok) {
+      host.outlier?.putLocalSuccess();
       this.onConnected(r.socket);
       return;
     }
+    host.outlier?.putLocalFailure('connect_failed');
     if (this.closed) return;
     if (this.attempts < this.proxy.cfg.maxConnectAttempts) this.connect();
     else {

@@ -21,7 +21,7 @@ import { hcmConfig } from '../helpers/proxy.js';
 import { staticCluster, until } from './dynamic-harness.js';
 import { freePort } from './dynamic-proxy.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

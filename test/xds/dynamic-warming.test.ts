@@ -20,7 +20,7 @@ import {
 } from './dynamic-harness.js';
 import { type DynamicProxy, freePort, startDynamicProxy } from './dynamic-proxy.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -23,7 +23,7 @@ function named(id: string): RecordingServer {
   return new RecordingServer((_req, res) => res.end(id));
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

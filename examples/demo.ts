@@ -9,7 +9,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { DEFAULT_OPTIONS } from '../proxy/cli-options.js';
 import { ConfigError } from '../proxy/config/issues.js';
-import type { MainModule } from '../proxy/main-contract.js';
+import { startProxy } from '../proxy/main.js';
 import { packageRoot } from '../proxy/version.js';
 
 /** Must match the endpoints in examples/demo.yaml. */
@@ -31,13 +31,6 @@ async function startUpstream(name: string, port: number): Promise<http.Server> {
   return server;
 }
 
-async function loadMain(): Promise<MainModule> {
-  // A variable specifier so that this file compiles before proxy/main.ts lands; the integrator
-  // replaces it with `import { startProxy } from '../proxy/main.js'`.
-  const specifier = '../proxy/main.js';
-  return (await import(specifier)) as MainModule;
-}
-
 async function main(): Promise<void> {
   const upstreams: http.Server[] = [];
   try {
@@ -55,7 +48,6 @@ async function main(): Promise<void> {
   }
 
   const configPath = join(packageRoot(), 'examples', 'demo.yaml');
-  const { startProxy } = await loadMain();
   let adminUrl: string;
   try {
     const proxy = await startProxy(

@@ -8,15 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { type CliOptions, parseArgs, usage } from './cli-options.js';
 import { ConfigError } from './config/issues.js';
-import type { MainModule } from './main-contract.js';
+import type { RunningProxy } from './main-contract.js';
 import { versionLine } from './version.js';
-
-async function loadMain(): Promise<MainModule> {
-  // The specifier is a variable so that this file compiles before main.ts lands; the integrator
-  // replaces this with `import { startProxy, validateConfig } from './main.js'`.
-  const specifier = './main.js';
-  return (await import(specifier)) as MainModule;
-}
 
 function fail(message: string): never {
   process.stderr.write(`remora: ${message}\n`);
@@ -24,8 +17,8 @@ function fail(message: string): never {
 }
 
 async function validate(opts: CliOptions): Promise<never> {
-  const main = await loadMain();
-  const issues = await main.validateConfig(opts);
+  const { validateConfig } = await import('./main.js');
+  const issues = await validateConfig(opts);
   if (issues.list.length > 0) process.stderr.write(`${issues.format()}\n`);
   const what = opts.configPath !== undefined ? `'${opts.configPath}'` : '(--config-yaml)';
   if (!issues.ok) {
@@ -38,10 +31,11 @@ async function validate(opts: CliOptions): Promise<never> {
 }
 
 async function serve(opts: CliOptions): Promise<void> {
-  const main = await loadMain();
-  let running: Awaited<ReturnType<MainModule['startProxy']>>;
+  // Loaded here, not at the top: --help and --version should not pay for the proxy's modules.
+  const { startProxy } = await import('./main.js');
+  let running: RunningProxy;
   try {
-    running = await main.startProxy(opts, { exit: (code) => process.exit(code), handleSignals: true });
+    running = await startProxy(opts, { exit: (code) => process.exit(code), handleSignals: true });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.issues.format()}\n`);

@@ -18,6 +18,8 @@ export interface UpstreamCluster {
   chooseHost(ctx: LbContext | null): Host | null;
   /** Forwards a finished request's latency to the balancer (LoadBalancer.onRequestEnd); optional. */
   onRequestEnd?(host: Host, latencyMs: number): void;
+  /** The balancer's current cost of `host` (peak EWMA: latency estimate × (active + 1)), for /clusters. */
+  costOf?(host: Host): number | undefined;
   /** The connection pool for `host` (created on first use, kept while the host stays). */
   poolFor(host: Host): ConnectionPool;
   /** All hosts currently in the cluster (every priority), for /clusters and health checking. */

@@ -27,18 +27,26 @@ export function healthFlagsText(flags: number): string {
   return s;
 }
 
-/** Per-host stats as Envoy lists them: sorted by name, counters and gauges together. */
-function hostStats(h: Host): Array<[string, number, 'COUNTER' | 'GAUGE']> {
-  return [
+/**
+ * Per-host stats as Envoy lists them: sorted by name, counters and gauges together. `cost` is the
+ * balancer's current cost of the host (peak EWMA only, remora's addition): shown as the gauge
+ * peak_ewma_cost_us, latency estimate × (active requests + 1) in microseconds.
+ */
+function hostStats(h: Host, cost?: number): Array<[string, number, 'COUNTER' | 'GAUGE']> {
+  const out: Array<[string, number, 'COUNTER' | 'GAUGE']> = [
     ['cx_active', h.cxActive, 'GAUGE'],
     ['cx_connect_fail', h.cxConnectFail, 'COUNTER'],
     ['cx_total', h.cxTotal, 'COUNTER'],
+  ];
+  if (cost !== undefined) out.push(['peak_ewma_cost_us', Math.round(cost * 1000), 'GAUGE']);
+  out.push(
     ['rq_active', h.rqActive, 'GAUGE'],
     ['rq_error', h.rqError, 'COUNTER'],
     ['rq_success', h.rqSuccess, 'COUNTER'],
     ['rq_timeout', h.rqTimeout, 'COUNTER'],
     ['rq_total', h.rqTotal, 'COUNTER'],
-  ];
+  );
+  return out;
 }
 
 function thresholdLines(name: string, prio: string, t: CircuitBreakerThresholds): string {
@@ -69,7 +77,7 @@ function clustersText(ctx: AdminContext): string {
     s += `${n}::added_via_api::${d?.addedViaApi === true}\n`;
     for (const h of c.allHosts()) {
       const p = `${n}::${h.key}::`;
-      for (const [stat, v] of hostStats(h)) s += `${p}${stat}::${v}\n`;
+      for (const [stat, v] of hostStats(h, c.costOf?.(h))) s += `${p}${stat}::${v}\n`;
       s += `${p}hostname::${h.hostname}\n`;
       s += `${p}health_flags::${healthFlagsText(h.healthFlags)}\n`;
       s += `${p}weight::${h.weight}\n`;
@@ -121,7 +129,7 @@ function clustersJson(ctx: AdminContext) {
         name: c.name,
         added_via_api: d?.addedViaApi === true,
         host_statuses: c.allHosts().map((h) => {
-          const stats = hostStats(h);
+          const stats = hostStats(h, c.costOf?.(h));
           const sr = successRate(d, h);
           return {
             address: { socket_address: { address: h.address, port_value: h.port } },

@@ -119,6 +119,21 @@ export function peakRssKiB(pid: number): number {
   }
 }
 
+/** True when something accepts connections on the port (used to refuse to run over another bench). */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** remora's admin port in bench/bootstrap.yaml. */
+export const REMORA_ADMIN_PORT = 19901;
+
 export const PORTS = {
   origin: 18080,
   nginx: 18081,

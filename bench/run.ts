@@ -10,7 +10,17 @@ import { availableParallelism, release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot, versionInfo } from '../proxy/version.js';
 import { h2load, wrk } from './load.js';
-import { have, PORTS, ProcessSet, peakRssKiB, peersDir, type Started, waitForPort } from './processes.js';
+import {
+  have,
+  PORTS,
+  ProcessSet,
+  peakRssKiB,
+  peersDir,
+  portInUse,
+  REMORA_ADMIN_PORT,
+  type Started,
+  waitForPort,
+} from './processes.js';
 import { summariseProfileDir } from './profile.js';
 import {
   type Machine,
@@ -149,6 +159,15 @@ async function main(): Promise<void> {
   if (o.peers && peers === undefined)
     log('../shared/bench-peers not found: skipping the peers, using our own origin');
 
+  // Another bench (or a remora started by hand on bench/bootstrap.yaml) would be measured in
+  // place of ours, or make ours fail to bind: refuse to run over it.
+  const ports = [...Object.values(PORTS), REMORA_ADMIN_PORT];
+  const busy: number[] = [];
+  for (const p of ports) if (await portInUse(p)) busy.push(p);
+  if (busy.length > 0) {
+    throw new Error(`port(s) ${busy.join(', ')} already in use on 127.0.0.1; is another benchmark running?`);
+  }
+
   const procs = new ProcessSet(pinCpu);
   const profDir = join(root, '.bench-prof');
   const waits: Promise<void>[] = [];
@@ -242,6 +261,8 @@ async function main(): Promise<void> {
     if (h2 && remoraOk)
       rows.push(await safely('remora', 'h2', () => measureH2('remora', PORTS.remora, o, procs.work)));
     if (remoraOk && remora.child.pid !== undefined) rssKiB = peakRssKiB(remora.child.pid);
+    if (remora.child.exitCode !== null)
+      log(`remora exited early (${remora.child.exitCode}): ${remora.stderr.trim()}`);
   } finally {
     await procs.stopAll();
   }
@@ -256,7 +277,9 @@ async function main(): Promise<void> {
     process.stdout.write(`\n${summary.join('\n')}\n`);
   }
 
-  if (o.write) {
+  const remoraMeasured = rows.some((r) => r.name === 'remora' && r.proto === 'h1' && r.loaded !== undefined);
+  if (o.write && !remoraMeasured) log('remora was not measured: nothing written to bench/RESULTS.md');
+  if (o.write && remoraMeasured) {
     const settings = [
       `wrk -t1 -c${o.conc} ${o.duration}s and -c1 ${o.latencyDuration}s`,
       h2

@@ -64,6 +64,11 @@ export interface CliOptions {
   readonly allowUnknownStaticFields: boolean;
   /** `--admin-address-path`: where to write the admin listener's bound address once it listens. */
   readonly adminAddressPath: string | undefined;
+  /**
+   * `--xds-snapshot-path` (remora only, no Envoy equivalent): persist the last accepted xDS
+   * resources to this file and serve them when the control plane is unreachable at startup.
+   */
+  readonly xdsSnapshotPath: string | undefined;
   /** `--base-id`: accepted for command-line compatibility; remora has no shared memory regions. */
   readonly baseId: number;
   /** Notes about accepted-but-inert flags, for the caller to log once logging is set up. */
@@ -82,6 +87,7 @@ export const DEFAULT_OPTIONS: CliOptions = {
   serviceZone: undefined,
   allowUnknownStaticFields: false,
   adminAddressPath: undefined,
+  xdsSnapshotPath: undefined,
   baseId: 0,
   warnings: [],
 };
@@ -224,6 +230,16 @@ const FLAGS: readonly FlagSpec[] = [
     },
   },
   {
+    long: 'xds-snapshot-path',
+    arg: 'FILE',
+    help: 'remora only: persist the last accepted xDS resources to FILE and serve them when the control plane is unreachable at startup.',
+    apply: (o, v) => {
+      if (v === '') return '--xds-snapshot-path: must not be empty';
+      o.xdsSnapshotPath = v;
+      return undefined;
+    },
+  },
+  {
     long: 'base-id',
     arg: 'N',
     help: 'Accepted for compatibility; remora has no shared memory, so it has no effect.',
@@ -346,6 +362,7 @@ export function commandLineOptionsJson(o: CliOptions): { [k: string]: Json } {
     allow_unknown_static_fields: o.allowUnknownStaticFields,
     reject_unknown_dynamic_fields: false,
     admin_address_path: o.adminAddressPath ?? '',
+    xds_snapshot_path: o.xdsSnapshotPath ?? '',
     local_address_ip_version: 'v4',
     log_level: o.logLevel,
     component_log_level: '',

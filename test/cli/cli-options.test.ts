@@ -119,6 +119,12 @@ describe('parseArgs', () => {
     );
   });
 
+  it('reads --xds-snapshot-path (remora only) and rejects an empty one', () => {
+    expect(run(['-c', 'f', '--xds-snapshot-path', '/tmp/s.json']).xdsSnapshotPath).toBe('/tmp/s.json');
+    expect(run(['-c', 'f']).xdsSnapshotPath).toBeUndefined();
+    expect(errorOf(['-c', 'f', '--xds-snapshot-path='])).toMatch(/must not be empty/);
+  });
+
   it('reads --admin-address-path and rejects an empty one', () => {
     expect(run(['-c', 'f', '--admin-address-path', '/tmp/a']).adminAddressPath).toBe('/tmp/a');
     expect(errorOf(['-c', 'f', '--admin-address-path='])).toMatch(/must not be empty/);

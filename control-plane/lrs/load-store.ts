@@ -120,6 +120,8 @@ export class LoadStore {
     node.reports++;
     node.lastReportMs = now;
     for (const cs of clusterStats) {
+      // Envoy's API requires a cluster name; a nameless entry cannot be attributed to anything.
+      if (cs.cluster_name === '') continue;
       let c = node.clusters.get(cs.cluster_name);
       if (c === undefined) {
         c = new ClusterSlot();

@@ -180,7 +180,9 @@ export class LoadReportingServer {
   }
 
   private respond(s: LrsStream): void {
-    const p = (s.node !== null ? this.options.policyFor?.(s.node) : undefined) ?? this.policy;
+    const custom = s.node !== null ? this.options.policyFor?.(s.node) : undefined;
+    // A per-node policy with no usable interval would make the proxy report in a busy loop.
+    const p = custom !== undefined && custom.intervalMs > 0 ? custom : this.policy;
     const response: LoadStatsResponse = {
       clusters: p.clusters === 'all' ? [] : [...p.clusters],
       send_all_clusters: p.clusters === 'all',

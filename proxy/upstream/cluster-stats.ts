@@ -16,6 +16,15 @@ export class ClusterStats {
   readonly upstream_rq_rx_reset: Counter;
   readonly upstream_rq_tx_reset: Counter;
   readonly upstream_rq_retry: Counter;
+  readonly upstream_rq_retry_success: Counter;
+  readonly upstream_rq_retry_overflow: Counter;
+  readonly upstream_rq_retry_limit_exceeded: Counter;
+  /** circuit_breakers.default.* gauges (proxy/upstream/circuit-breakers.ts keeps them current). */
+  readonly cb_default_rq_retry_open: Gauge;
+  readonly cb_default_remaining_retries: Gauge;
+  readonly cb_default_rq_open: Gauge;
+  readonly cb_default_rq_pending_open: Gauge;
+  readonly cb_default_cx_open: Gauge;
   readonly upstream_rq_time: Histogram;
   readonly upstream_cx_total: Counter;
   readonly upstream_cx_active: Gauge;
@@ -64,6 +73,14 @@ export class ClusterStats {
     this.upstream_rq_rx_reset = c('upstream_rq_rx_reset');
     this.upstream_rq_tx_reset = c('upstream_rq_tx_reset');
     this.upstream_rq_retry = c('upstream_rq_retry');
+    this.upstream_rq_retry_success = c('upstream_rq_retry_success');
+    this.upstream_rq_retry_overflow = c('upstream_rq_retry_overflow');
+    this.upstream_rq_retry_limit_exceeded = c('upstream_rq_retry_limit_exceeded');
+    this.cb_default_rq_retry_open = g('circuit_breakers.default.rq_retry_open');
+    this.cb_default_remaining_retries = g('circuit_breakers.default.remaining_retries');
+    this.cb_default_rq_open = g('circuit_breakers.default.rq_open');
+    this.cb_default_rq_pending_open = g('circuit_breakers.default.rq_pending_open');
+    this.cb_default_cx_open = g('circuit_breakers.default.cx_open');
     this.upstream_rq_time = store.histogram(`${p}upstream_rq_time`);
     this.upstream_cx_total = c('upstream_cx_total');
     this.upstream_cx_active = g('upstream_cx_active');

@@ -1,0 +1,127 @@
+import { type Issues, joinPath } from '../config/issues.js';
+import type { ProtoObject } from '../config/proto-object.js';
+import type { ThresholdsModel } from '../model/cluster.js';
+import type { Gauge } from '../observability/stats.js';
+import { isObject, readUint, rejectUnknown } from '../xds/cluster-fields.js';
+import type { UpstreamCluster } from './cluster.js';
+
+/** circuit_breakers.thresholds[].retry_budget: retries limited to a share of active requests. */
+export interface RetryBudgetModel {
+  /** budget_percent (default 20). */
+  readonly budgetPercent: number;
+  /** min_retry_concurrency (default 3). */
+  readonly minRetryConcurrency: number;
+}
+
+/** Thresholds fields translated here (the cluster translator accepts them and spreads the result). */
+export const THRESHOLD_EXTRA_FIELDS = ['retry_budget', 'track_remaining'] as const;
+
+/** Reads Thresholds.retry_budget and track_remaining; absent fields stay absent. */
+export function translateThresholdExtras(
+  t: ProtoObject,
+  path: string,
+  issues: Issues,
+): { retryBudget?: RetryBudgetModel; trackRemaining?: boolean } {
+  const out: { retryBudget?: RetryBudgetModel; trackRemaining?: boolean } = {};
+  if (t.track_remaining === true) out.trackRemaining = true;
+  const rb = t.retry_budget;
+  if (rb === undefined || rb === null) return out;
+  const rp = joinPath(path, 'retry_budget');
+  if (!isObject(rb)) {
+    issues.error(rp, 'must be a message');
+    return out;
+  }
+  rejectUnknown(rb, new Set(['budget_percent', 'min_retry_concurrency']), rp, issues);
+  let budgetPercent = 20;
+  const bp = rb.budget_percent;
+  if (bp !== undefined && bp !== null) {
+    const v = isObject(bp) ? bp.value : undefined;
+    if (typeof v !== 'number' || !(v >= 0 && v <= 100)) issues.error(joinPath(rp, 'budget_percent.value'), 'must be between 0 and 100');
+    else budgetPercent = v;
+  }
+  out.retryBudget = { budgetPercent, minRetryConcurrency: readUint(rb, 'min_retry_concurrency', rp, issues, 3) };
+  return out;
+}
+
+interface ThresholdsWithExtras extends ThresholdsModel {
+  readonly retryBudget?: RetryBudgetModel;
+}
+
+const DEFAULTS: ThresholdsWithExtras = {
+  priority: 'DEFAULT',
+  maxConnections: 1024,
+  maxPendingRequests: 1024,
+  maxRequests: 1024,
+  maxRetries: 3,
+};
+
+/**
+ * A cluster's circuit breakers for the default priority (Envoy's ResourceManager): counts of open
+ * retries against max_retries or the retry budget, with the circuit_breakers.default.* gauges.
+ * Connection and pending-request limits belong to the pools (see the report in docs/resilience.md).
+ */
+export class ClusterBreakers {
+  retriesActive = 0;
+  readonly maxRequests: number;
+  private readonly maxRetries: number;
+  private readonly budget: RetryBudgetModel | null;
+  private readonly rqRetryOpen: Gauge;
+  private readonly remainingRetries: Gauge;
+
+  constructor(
+    private readonly cluster: UpstreamCluster,
+    thresholds: readonly ThresholdsModel[],
+  ) {
+    const t: ThresholdsWithExtras = thresholds.find((x) => x.priority === 'DEFAULT') ?? DEFAULTS;
+    this.maxRetries = t.maxRetries;
+    this.maxRequests = t.maxRequests;
+    this.budget = t.retryBudget ?? null;
+    this.rqRetryOpen = cluster.stats.cb_default_rq_retry_open;
+    this.remainingRetries = cluster.stats.cb_default_remaining_retries;
+    this.remainingRetries.set(this.retryLimit());
+  }
+
+  /** Retries allowed now: the budget's share of active + pending requests, or max_retries. */
+  retryLimit(): number {
+    const b = this.budget;
+    if (b === null) return this.maxRetries;
+    const st = this.cluster.stats;
+    const load = st.upstream_rq_active.value + st.upstream_rq_pending_active.value;
+    return Math.max(b.minRetryConcurrency, Math.floor((load * b.budgetPercent) / 100));
+  }
+
+  /** Takes a retry slot; false when the breaker is open (the caller counts upstream_rq_retry_overflow). */
+  tryStartRetry(): boolean {
+    const limit = this.retryLimit();
+    if (this.retriesActive >= limit) {
+      this.rqRetryOpen.set(1);
+      return false;
+    }
+    this.retriesActive++;
+    this.update(limit);
+    return true;
+  }
+
+  finishRetry(): void {
+    if (this.retriesActive > 0) this.retriesActive--;
+    this.update(this.retryLimit());
+  }
+
+  private update(limit: number): void {
+    this.rqRetryOpen.set(this.retriesActive >= limit ? 1 : 0);
+    this.remainingRetries.set(Math.max(0, limit - this.retriesActive));
+  }
+}
+
+const byCluster = new WeakMap<UpstreamCluster, ClusterBreakers>();
+
+/** The breakers of a cluster, built on first use from its model's circuit_breakers. */
+export function breakersFor(cluster: UpstreamCluster): ClusterBreakers {
+  let b = byCluster.get(cluster);
+  if (b === undefined) {
+    const model = (cluster as { model?: { circuitBreakers?: readonly ThresholdsModel[] } }).model;
+    b = new ClusterBreakers(cluster, model?.circuitBreakers ?? []);
+    byCluster.set(cluster, b);
+  }
+  return b;
+}

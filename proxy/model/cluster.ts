@@ -1,3 +1,4 @@
+import type { RetryBudgetModel } from '../upstream/circuit-breakers.js';
 import type { HealthCheckModel } from '../upstream/health/config.js';
 import type { Locality } from '../upstream/host.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
@@ -59,6 +60,9 @@ export interface ThresholdsModel {
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** retry_budget (proxy/upstream/circuit-breakers.ts); replaces maxRetries when set. */
+  readonly retryBudget?: RetryBudgetModel;
+  readonly trackRemaining?: boolean;
 }
 
 export interface ClusterModel {

@@ -9,6 +9,7 @@ import type {
   SocketAddressModel,
   ThresholdsModel,
 } from '../model/cluster.js';
+import { THRESHOLD_EXTRA_FIELDS, translateThresholdExtras } from '../upstream/circuit-breakers.js';
 import { CLUSTER_HEALTH_FIELDS, translateClusterHealth } from '../upstream/health/translate.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
 import { translateCommonLbConfig } from './cluster-common-lb.js';
@@ -400,7 +401,7 @@ function translateCircuitBreakers(c: ProtoObject, path: string, issues: Issues):
       issues.error(tp, 'must be a message');
       continue;
     }
-    rejectUnknown(t, THRESHOLD_FIELDS, tp, issues);
+    rejectUnknown(t, new Set([...THRESHOLD_FIELDS, ...THRESHOLD_EXTRA_FIELDS]), tp, issues);
     const priority = readEnum(t, 'priority', tp, issues, ['DEFAULT', 'HIGH'] as const, 'DEFAULT');
     if (out.some((o) => o.priority === priority))
       issues.error(joinPath(tp, 'priority'), `${priority} given twice`);
@@ -410,6 +411,7 @@ function translateCircuitBreakers(c: ProtoObject, path: string, issues: Issues):
       maxPendingRequests: readUint(t, 'max_pending_requests', tp, issues, 1024),
       maxRequests: readUint(t, 'max_requests', tp, issues, 1024),
       maxRetries: readUint(t, 'max_retries', tp, issues, 3),
+      ...translateThresholdExtras(t, tp, issues),
     });
   }
   return out;

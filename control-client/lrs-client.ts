@@ -89,13 +89,23 @@ export interface LrsReporting {
   readonly endpointGranularity: boolean;
 }
 
+/**
+ * Envoy's `load_reporter.*` counters (requests, responses, errors, retries), plus the stream state
+ * and the reports among the requests.
+ */
 export interface LrsClientStats {
   /** 1 while the stream is up and the server has answered on it. */
   connected_state: 0 | 1;
-  stream_attempts: number;
-  stream_failures: number;
-  responses_received: number;
-  reports_sent: number;
+  /** LoadStatsRequests written: introductions and reports. */
+  requests: number;
+  /** LoadStatsResponses received. */
+  responses: number;
+  /** Streams that ended (every end is a failure: LRS streams are meant to last). */
+  errors: number;
+  /** Streams opened after the first. */
+  retries: number;
+  /** Requests that carried stats. */
+  reports: number;
 }
 
 type LrsStream = ClientDuplexStream<LoadStatsRequest, LoadStatsResponse>;
@@ -103,11 +113,13 @@ type LrsStream = ClientDuplexStream<LoadStatsRequest, LoadStatsResponse>;
 export class LrsClient {
   readonly stats: LrsClientStats = {
     connected_state: 0,
-    stream_attempts: 0,
-    stream_failures: 0,
-    responses_received: 0,
-    reports_sent: 0,
+    requests: 0,
+    responses: 0,
+    errors: 0,
+    retries: 0,
+    reports: 0,
   };
+  private attempts = 0;
   private readonly grpcClient: Client;
   private readonly backoff: Backoff;
   private readonly node: NodeMessage;
@@ -172,7 +184,7 @@ export class LrsClient {
 
   private startStream(): void {
     this.retryTimer = null;
-    this.stats.stream_attempts++;
+    if (this.attempts++ > 0) this.stats.retries++;
     const metadata = new Metadata();
     for (const [k, v] of this.options.initialMetadata ?? []) metadata.add(k, v);
     const method = (this.grpcClient as unknown as Record<string, (m: Metadata, o: CallOptions) => LrsStream>)
@@ -185,11 +197,12 @@ export class LrsClient {
     call.on('status', (status: StatusObject) => this.onStreamEnd(call, status));
     // The opening message: who we are, no stats yet.
     call.write({ node: this.node, cluster_stats: [] });
+    this.stats.requests++;
   }
 
   private onResponse(call: LrsStream, msg: LoadStatsResponse): void {
     if (call !== this.call) return;
-    this.stats.responses_received++;
+    this.stats.responses++;
     this.backoff.reset();
     this.setConnected(true);
     let intervalMs = durationToMs(msg.load_reporting_interval);
@@ -230,7 +243,8 @@ export class LrsClient {
     const request: LoadStatsRequest = { cluster_stats: clusterStats };
     if (!this.options.setNodeOnFirstMessageOnly) request.node = this.node;
     call.write(request);
-    this.stats.reports_sent++;
+    this.stats.requests++;
+    this.stats.reports++;
     this.hooks.onReport?.(request);
     this.reportTimer = setTimeout(() => this.report(), reporting.intervalMs);
   }
@@ -259,7 +273,7 @@ export class LrsClient {
     this.stopReporting();
     if (this.closed) return;
     call.end();
-    this.stats.stream_failures++;
+    this.stats.errors++;
     this.setConnected(false);
     const delay = this.backoff.next();
     this.hooks.onStreamClosed?.({ code: status.code, details: status.details }, delay);

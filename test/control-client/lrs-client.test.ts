@@ -292,8 +292,8 @@ describe('LrsClient', () => {
       inProgress: 1,
     });
     expect(client.connected).toBe(true);
-    expect(client.stats.stream_failures).toBeGreaterThanOrEqual(1);
-    expect(client.stats.stream_attempts).toBeGreaterThanOrEqual(2);
+    expect(client.stats.errors).toBeGreaterThanOrEqual(1);
+    expect(client.stats.retries).toBeGreaterThanOrEqual(1);
   });
 
   it('raises a too-short interval to its minimum and warns', async () => {
@@ -339,14 +339,15 @@ describe('LrsClient', () => {
     const { client, events } = startClient(port, store);
     await events.closed.next();
     await events.closed.next();
-    expect(client.stats.stream_attempts).toBeGreaterThanOrEqual(2);
-    expect(client.stats.reports_sent).toBe(0);
+    expect(client.stats.retries).toBeGreaterThanOrEqual(1);
+    expect(client.stats.reports).toBe(0);
+    expect(client.stats.responses).toBe(0);
     expect(client.connected).toBe(false);
     client.close();
-    const attempts = client.stats.stream_attempts;
+    const retries = client.stats.retries;
     expect(client.reporting).toBeNull();
     // close() is final: no timer is left to start another stream.
     client.start();
-    expect(client.stats.stream_attempts).toBe(attempts);
+    expect(client.stats.retries).toBe(retries);
   });
 });

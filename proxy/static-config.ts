@@ -106,7 +106,8 @@ function staticRouteTable(
   const model = translateRouteConfiguration(rc, path, issues);
   if (model === null) return null;
   const before = issues.errorCount;
-  checkClusterReferences(model, path, issues, clusterNames);
+  // An explicit validate_clusters: false lets routes name clusters that arrive later over CDS.
+  if (rc.validate_clusters !== false) checkClusterReferences(model, path, issues, clusterNames);
   if (issues.errorCount > before) return null;
   return compileRouteConfig(model);
 }

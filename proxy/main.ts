@@ -61,17 +61,6 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
   await clusterManager.initialized();
 
   const listeners = config.listeners.map((m) => new Listener(m, { stats, clusters: clusterManager }));
-  try {
-    for (const l of listeners) {
-      const port = await l.listen();
-      log.info({ listener: l.name, address: l.model.address, port }, 'listener started');
-    }
-  } catch (err) {
-    for (const l of listeners) l.forceClose();
-    clusterManager.shutdown();
-    await outputs.closeAll();
-    throw err;
-  }
 
   // xDS (bootstrap dynamic_resources): CDS/EDS feed the same cluster manager; LDS listeners live
   // in their own manager. Everything dynamic is assembled in proxy/xds/dynamic/wiring.ts.
@@ -102,6 +91,38 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     ready: () => lifecycle?.state === 'serving',
     quit: () => void lifecycle?.shutdown('quitquitquit'),
   });
+
+  // Envoy's init order: with dynamic_resources, static listeners open only once the first xDS
+  // config is applied (or its initial_fetch_timeout passed), so their routes find the dynamic
+  // clusters they name. startProxy returns at once; meanwhile /ready says INITIALIZING.
+  const openStatic = async (): Promise<void> => {
+    for (const l of listeners) {
+      const port = await l.listen();
+      log.info({ listener: l.name, address: l.model.address, port }, 'listener started');
+    }
+  };
+  if (dynamic.config === null) {
+    try {
+      await openStatic();
+    } catch (err) {
+      for (const l of listeners) l.forceClose();
+      dynamic.close();
+      await admin?.close();
+      clusterManager.shutdown();
+      await outputs.closeAll();
+      throw err;
+    }
+  } else if (listeners.length > 0) {
+    void dynamic.config
+      .whenInitialized()
+      .then(openStatic)
+      .catch((err: unknown) => {
+        // A static listener that cannot bind is fatal, as it is at startup without xDS.
+        log.fatal({ err }, 'static listener failed to start');
+        for (const l of listeners) l.forceClose();
+        hooks.exit?.(1);
+      });
+  }
 
   lifecycle = new Lifecycle({
     listeners: () => [...listeners, ...dynamic.drainables()],

@@ -148,6 +148,56 @@ describe.each(['GRPC', 'DELTA_GRPC'])('a sidecar with only a dynamic bootstrap (
     expect(stats).toMatch(/^listener_manager\.lds\.update_success: [1-9]/m);
     expect(stats).toMatch(/^http\.web\.rds\.routes\.update_success: 1$/m);
   });
+
+  it('opens static listeners only once the first dynamic config is applied', async () => {
+    const up = new RecordingServer((_req, res) => res.end('from svc'));
+    await up.listen();
+    cleanups.push(() => up.close());
+    const cp = new TestControlPlane();
+    await cp.start();
+    cleanups.push(() => cp.kill());
+    const staticPort = await freePort();
+    const dynPort = await freePort();
+    cp.set(CDS, 'svc', edsCluster('svc'));
+    cp.set(EDS, 'svc', assignment('svc', [up.port]));
+    cp.set(LDS, 'web', ldsListener('web', dynPort, 'routes'));
+    // A static listener whose inline route names the dynamic cluster 'svc'.
+    const staticListener = `
+  listeners:
+    - name: static_in
+      address: { socket_address: { address: 127.0.0.1, port_value: ${staticPort} } }
+      filter_chains:
+        - filters:
+            - name: envoy.filters.network.http_connection_manager
+              typed_config:
+                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                stat_prefix: static_in
+                route_config:
+                  validate_clusters: false
+                  virtual_hosts: [{ name: all, domains: ["*"], routes: [{ match: { prefix: / }, route: { cluster: svc } }] }]
+                http_filters:
+                  - name: envoy.filters.http.router
+                    typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }`;
+    const yaml = bootstrap(cp.port, apiType).replace(
+      'static_resources:\n',
+      `static_resources:\n${staticListener}\n`,
+    );
+    const proxy = await start(yaml);
+    await until(() => cp.acks.some((a) => a.typeUrl === LDS), 5000, 'LDS ACK');
+    // Still warming (no routes yet): the static listener is not accepting.
+    await expect(request(staticPort, {})).rejects.toThrow(/ECONNREFUSED/);
+    cp.set(RDS, 'routes', routeConfig('routes', 'svc'));
+    cp.push();
+    expect(await waitReady(proxy)).toEqual({ status: 200, body: 'LIVE\n' });
+    let body = '';
+    for (let i = 0; i < 200 && body === ''; i++) {
+      body = await request(staticPort, {}).then(
+        (r) => r.body.toString(),
+        () => new Promise<string>((r) => setTimeout(() => r(''), 10)),
+      );
+    }
+    expect(body).toBe('from svc');
+  });
 });
 
 describe('the persisted snapshot (--xds-snapshot-path)', () => {

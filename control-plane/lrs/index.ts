@@ -1,5 +1,10 @@
 /** The control plane's load reporting sink and global load-balancing decision: the public surface. */
-export { decideClusterWeights } from './global-balancer.js';
+export {
+  type ConfiguredWeights,
+  decideClusterWeights,
+  GlobalBalancer,
+  type GlobalBalancerOptions,
+} from './global-balancer.js';
 export {
   type Clock,
   type LoadCounts,

@@ -9,7 +9,7 @@ import { startProxy } from '../../proxy/main.js';
 import { assignment, CDS, EDS, edsCluster, TestControlPlane, until } from '../xds/dynamic-harness.js';
 import { freePort, get, type Reply, startUpstreams } from './lb-harness.js';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });

@@ -106,6 +106,7 @@ export class GlobalBalancer {
   /** One round over every configured cluster; returns the clusters whose weights were applied. */
   runOnce(): string[] {
     const changed: string[] = [];
+    this.options.store.prune();
     const configured = this.options.configured();
     for (const cluster of [...this.applied.keys()])
       if (!configured.has(cluster)) this.applied.delete(cluster);

@@ -71,6 +71,8 @@ class NodeSlot {
   connected = true;
   reports = 0;
   lastReportMs = 0;
+  /** When the node's last stream ended (0 while connected). */
+  disconnectedAtMs = 0;
 }
 
 /** Per-node status, for the control plane's status endpoint. */
@@ -101,7 +103,9 @@ export class LoadStore {
 
   /** A node opened a stream (again). */
   nodeConnected(nodeId: string): void {
-    this.nodeSlot(nodeId).connected = true;
+    const n = this.nodeSlot(nodeId);
+    n.connected = true;
+    n.disconnectedAtMs = 0;
   }
 
   /** The node's stream ended: its in-progress levels are no longer current. */
@@ -109,7 +113,25 @@ export class LoadStore {
     const n = this.nodes.get(nodeId);
     if (n === undefined) return;
     n.connected = false;
+    n.disconnectedAtMs = this.now();
     for (const c of n.clusters.values()) for (const l of c.localities.values()) l.inProgress = 0;
+  }
+
+  /**
+   * Forgets nodes disconnected for longer than `retainMs` (default: the window, after which they
+   * contribute nothing to it). Proxies come and go with new ids; without this the store would grow
+   * with every pod ever seen. The balancer calls it once per round; returns the ids forgotten.
+   */
+  prune(retainMs = this.windowMs): string[] {
+    const cutoff = this.now() - retainMs;
+    const gone: string[] = [];
+    for (const [id, n] of this.nodes) {
+      if (!n.connected && n.disconnectedAtMs < cutoff) {
+        this.nodes.delete(id);
+        gone.push(id);
+      }
+    }
+    return gone;
   }
 
   /** Adds one LoadStatsRequest's cluster_stats from `nodeId`. */

@@ -50,6 +50,26 @@ function setup(now: { t: number }, smoothing?: number) {
   return { store, applied, balancer, configured };
 }
 
+describe('LoadStore.prune', () => {
+  it('forgets nodes disconnected for longer than the window, keeps connected and recent ones', () => {
+    const now = { t: 0 };
+    const store = new LoadStore(10_000, () => now.t);
+    for (const id of ['old', 'recent', 'live']) {
+      store.nodeConnected(id);
+      store.ingest(id, report('backend', { a: [1, 0] }));
+    }
+    store.nodeDisconnected('old');
+    now.t += 6_000;
+    store.nodeDisconnected('recent');
+    now.t += 6_000;
+    expect(store.prune()).toEqual(['old']);
+    expect(store.nodeIds().sort()).toEqual(['live', 'recent']);
+    store.nodeConnected('recent'); // came back: kept however long ago it left
+    now.t += 60_000;
+    expect(store.prune()).toEqual([]);
+  });
+});
+
 describe('GlobalBalancer', () => {
   it('applies the first decision, skips unchanged ones, and follows a failing zone and its recovery', () => {
     const now = { t: 0 };

@@ -162,9 +162,11 @@ export class OutlierDetector implements MonitorOwner {
           this.uneject(h, m, now);
           changed = true;
         }
-      } else if (m.ejectionCount > 0 && m.lastEjectionMs + c.baseEjectionTimeMs <= now) {
-        // A host that stays in loses one step of backoff per interval (Envoy's ejection time backoff).
+      } else if (m.ejectionCount > 0 && now - m.lastUnejectionMs >= c.baseEjectionTimeMs) {
+        // A host that has stayed in for a base ejection time loses one step of backoff per
+        // interval, so a host that fails again soon is ejected for longer (Envoy's backoff).
         m.ejectionCount--;
+        m.lastUnejectionMs = now;
       }
     }
     if (this.statistical(now, false)) changed = true;
@@ -275,6 +277,7 @@ export class OutlierDetector implements MonitorOwner {
 
   private uneject(host: Host, m: HostMonitor, now: number): void {
     m.ejected = false;
+    m.lastUnejectionMs = now;
     m.resetStreaks();
     host.healthFlags &= ~HealthFlag.FailedOutlierCheck;
     this.stats.ejectionsActive.dec();

@@ -35,6 +35,8 @@ export class HostMonitor implements HostOutcomeSink {
   ejected = false;
   /** performance.now() of the last ejection. */
   lastEjectionMs = 0;
+  /** performance.now() of the last un-ejection (or backoff step). */
+  lastUnejectionMs = 0;
   /** Envoy's ejection time backoff: grows on each ejection, shrinks while the host stays in. */
   ejectionCount = 0;
   /** Jitter drawn at ejection time (max_ejection_time_jitter). */

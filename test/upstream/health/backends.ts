@@ -9,6 +9,8 @@ export class Backend {
   /** Requests seen (any mode), and their bodies. */
   hits = 0;
   bodies: string[] = [];
+  /** x-envoy-attempt-count of each request ('' when absent). */
+  attempts: string[] = [];
   /** Per-path status overrides (e.g. the health check path). */
   readonly pathStatus = new Map<string, number>();
   port = 0;
@@ -32,6 +34,7 @@ export class Backend {
         }
         this.hits++;
         this.bodies.push(Buffer.concat(parts).toString());
+        this.attempts.push(String(req.headers['x-envoy-attempt-count'] ?? ''));
         switch (this.mode) {
           case 'ok':
             res.writeHead(200, { 'x-backend': this.name }).end(this.name);

@@ -1,4 +1,5 @@
 import type { HashPolicyModel } from './hash-policy-model.js';
+import type { RetryPolicyModel } from './retry-policy.js';
 
 /**
  * The route configuration model: plain, readonly, proto-free data produced by
@@ -101,6 +102,8 @@ export interface ForwardActionModel {
   readonly clusterNotFoundStatus: number;
   /** hash_policy, in order; absent or empty when the route has none. */
   readonly hashPolicies?: readonly HashPolicyModel[];
+  /** retry_policy (route level, else the virtual host's); absent = no retries (proxy/router/retry-policy.ts). */
+  readonly retryPolicy?: RetryPolicyModel;
 }
 
 export interface RedirectActionModel {

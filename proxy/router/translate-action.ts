@@ -16,6 +16,7 @@ import {
   readOneof,
   readString,
 } from './proto-read.js';
+import { type RetryPolicyModel, routeRetryPolicy } from './retry-policy.js';
 import type {
   ClusterSpecModel,
   DirectResponseModel,
@@ -33,6 +34,8 @@ export interface ActionContext {
   readonly maxDirectResponseBodyBytes: number;
   /** When set, cluster names are checked against it (RouteConfiguration.validate_clusters). */
   readonly clusterExists: ((name: string) => boolean) | null;
+  /** The virtual host's retry_policy, used by routes that set none. */
+  readonly vhostRetryPolicy?: RetryPolicyModel;
 }
 
 /** A string field that ends up in a header or URL: no CR, LF or NUL. */
@@ -159,6 +162,7 @@ export function translateRouteAction(
       'idle_timeout',
       'cluster_not_found_response_code',
       'hash_policy',
+      'retry_policy',
     ],
     path,
     issues,
@@ -211,6 +215,7 @@ export function translateRouteAction(
     idleTimeoutMs: readDurationMs(msg, 'idle_timeout', path, issues, -1),
     clusterNotFoundStatus: clusterNotFoundStatus ?? 503,
     hashPolicies: translateHashPolicies(msg, path, issues),
+    ...routeRetryPolicy(msg, path, issues, ctx),
   };
 }
 

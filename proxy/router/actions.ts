@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { compileRe2Global, translateRe2, translateRe2Rewrite } from '../config/regex.js';
 import { HashPolicy } from './hash-policy.js';
 import { headerMutations } from './header-mutations.js';
+import { RetryPolicy } from './retry-policy.js';
 import type {
   DirectResponseModel,
   ForwardActionModel,
@@ -70,6 +71,8 @@ export class ForwardAction {
   readonly clusterNotFoundStatus: number;
   /** The compiled hash_policy list, or null when the route has none. */
   readonly hashPolicy: HashPolicy | null;
+  /** The compiled retry_policy, or null when the route retries nothing. */
+  readonly retryPolicy: RetryPolicy | null;
   private readonly spec: number; // 0 fixed, 1 header, 2 weighted
   private readonly cluster: string;
   private readonly names: readonly string[];
@@ -87,6 +90,7 @@ export class ForwardAction {
     this.idleTimeoutMs = m.idleTimeoutMs;
     this.clusterNotFoundStatus = m.clusterNotFoundStatus;
     this.hashPolicy = HashPolicy.compile(m.hashPolicies);
+    this.retryPolicy = RetryPolicy.compile(m.retryPolicy);
     this.prefixRewrite = m.prefixRewrite;
     this.regex = m.regexRewrite === null ? null : new RegexRewriter(m.regexRewrite);
     this.matchedLength = matchedLength;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { HashPolicy } from './hash-policy.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /**
  * The router's contract with the connection manager. A RouteConfiguration is translated to a
@@ -81,6 +82,8 @@ export type RouteAction =
       clusterMutations(cluster: string): ClusterMutations | null;
       /** The route's compiled hash_policy (proxy/router/hash-policy.ts); null or absent when none. */
       readonly hashPolicy?: HashPolicy | null;
+      /** retry_policy compiled (proxy/router/retry-policy.ts); absent or null = no retries. */
+      readonly retryPolicy?: RetryPolicy | null;
     }
   | {
       readonly kind: 'redirect';

@@ -12,6 +12,7 @@ import {
   readString,
   readStrings,
 } from '../router/proto-read.js';
+import { translateRetryPolicy } from '../router/retry-policy.js';
 import type {
   RouteActionModel,
   RouteConfigModel,
@@ -124,10 +125,19 @@ function translateVirtualHost(
       'response_headers_to_remove',
       'typed_per_filter_config',
       'metadata',
+      'retry_policy',
     ],
     path,
     issues,
   );
+  const vhostRetry = readMessage(msg, 'retry_policy', path, issues);
+  if (vhostRetry !== null) {
+    // Routes without their own retry_policy use the virtual host's (Envoy's rule).
+    ctx = {
+      ...ctx,
+      vhostRetryPolicy: translateRetryPolicy(vhostRetry, joinPath(path, 'retry_policy'), issues),
+    };
+  }
   const name = readString(msg, 'name', path, issues);
   if (name === '') issues.error(joinPath(path, 'name'), 'is required');
   const domains: string[] = [];

@@ -7,7 +7,9 @@ import { ResponseFlag } from '../../../../http/response-flags.js';
 import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
 import { appendSetCookie, requestLbContext } from '../../../../router/hash-policy-context.js';
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
+import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
+import { breakersFor } from '../../../../upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host, LocalFailure } from '../../../../upstream/host.js';
 import type {
@@ -166,19 +168,21 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       // Tells the upstream how long the proxy will wait, as Envoy's router does.
       headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
     }
-    const pool = cluster.poolFor(host);
-    this.upstream = pool.newStream(
-      {
-        method: head.method,
-        path: action.rewritePath(head.path),
-        authority,
-        scheme: head.scheme,
-        headers,
-        contentLength: head.contentLength,
-        upgrade: head.upgrade,
-      },
-      this,
-    );
+    const upstreamHead = {
+      method: head.method,
+      path: action.rewritePath(head.path),
+      authority,
+      scheme: head.scheme,
+      headers,
+      contentLength: head.contentLength,
+      upgrade: head.upgrade,
+    };
+    // A route with a retry policy gets the retrying stream (proxy/router/retry-stream.ts).
+    const retry = action.retryPolicy ?? null;
+    this.upstream =
+      retry === null || head.upgrade !== null
+        ? cluster.poolFor(host).newStream(upstreamHead, this)
+        : new RetryingStream(this, cluster, retry, breakersFor(cluster), upstreamHead, lbCtx, host);
     if (endStream && this.upstream !== null && !this.finished) this.upstream.end();
     return 'continue';
   }
@@ -290,6 +294,33 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       504,
       LocalBody.upstreamTimeout,
       'upstream_response_timeout',
+      ResponseFlag.UpstreamRequestTimeout,
+    );
+  }
+
+  /** A retry moved the request to `host` (RetryingStream): per-host accounting follows it. */
+  onRetryAttempt(host: Host, attempt: number): void {
+    if (this.finished) return;
+    this.host!.rqActive--;
+    host.rqActive++;
+    host.rqTotal++;
+    this.host = host;
+    this.cb.info.upstreamHost = host.key;
+    this.cb.info.attemptCount = attempt;
+  }
+
+  /** The last try's per-try timeout fired with no retry left: 504 UT, as Envoy answers. */
+  onPerTryTimeout(): void {
+    if (this.finished) return;
+    this.host!.rqTimeout++;
+    this.host!.outlier?.putLocalFailure('timeout');
+    this.upstream = null;
+    this.complete(false);
+    this.cluster!.stats.recordResponse(504);
+    this.cb.sendLocalReply(
+      504,
+      LocalBody.upstreamTimeout,
+      'upstream_per_try_timeout',
       ResponseFlag.UpstreamRequestTimeout,
     );
   }

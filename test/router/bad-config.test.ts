@@ -158,9 +158,9 @@ describe('bad route configuration is rejected with the field path', () => {
     expectIssue(problems({ ...oneHost([]), vhds: {} }), 'route_config.vhds', 'not supported');
     expectIssue(problems(oneHost([], { cors: {} })), 'route_config.virtual_hosts[0].cors', 'not supported');
     expectIssue(
-      problems(route({ route: { cluster: 'c', retry_policy: {} } })),
-      `${R}.route.retry_policy`,
-      'not supported',
+      problems(route({ route: { cluster: 'c', retry_policy: { retry_on: '5xx,nope' } } })),
+      `${R}.route.retry_policy.retry_on`,
+      'unknown retry condition(s): nope',
     );
     expectIssue(
       problems(oneHost([{ match: { prefix: '/', runtime_fraction: {} }, route: { cluster: 'c' } }])),

@@ -20,6 +20,9 @@
  *
  * Beyond Envoy: with send_all_clusters, a cluster that appears between two responses is reported
  * from the next report on (its first report covers the time since it appeared).
+ *
+ * As Envoy: every requested cluster is in every report, idle or not; a locality is in it only when
+ * something was issued, completed or in flight there.
  */
 import {
   type CallOptions,
@@ -234,11 +237,9 @@ export class LrsClient {
     for (const name of names) {
       this.tracked.add(name);
       const load = this.takeSnapshot(name, reporting.endpointGranularity);
-      if (load === undefined) continue;
-      // Envoy's ClusterStats requires at least one locality; a cluster with neither endpoints nor
-      // drops has nothing to say this interval.
-      if (load.localities.length === 0 && load.totalDropped === 0) continue;
-      clusterStats.push(clusterStatsMessage(name, load));
+      // Every requested cluster the source has is reported, idle or not (as Envoy does): the
+      // server learns the interval covered and that the load was zero.
+      if (load !== undefined) clusterStats.push(clusterStatsMessage(name, load));
     }
     const request: LoadStatsRequest = { cluster_stats: clusterStats };
     if (!this.options.setNodeOnFirstMessageOnly) request.node = this.node;
@@ -320,9 +321,19 @@ function counts(l: RequestLoad) {
   };
 }
 
-/** One cluster's snapshot as Envoy's ClusterStats. */
+function active(l: RequestLoad): boolean {
+  return (
+    l.issued + l.success + l.error + l.inProgress > 0 || (l.metrics !== undefined && l.metrics.length > 0)
+  );
+}
+
+/**
+ * One cluster's snapshot as Envoy's ClusterStats. Localities with nothing issued, completed or in
+ * flight are left out, as Envoy leaves them out: absence means zero.
+ */
 export function clusterStatsMessage(name: string, load: ClusterLoad): ClusterStatsMessage {
-  const localities: UpstreamLocalityStatsMessage[] = load.localities.map((l) => ({
+  const reported = load.localities.filter((l) => active(l) || (l.endpoints?.some(active) ?? false));
+  const localities: UpstreamLocalityStatsMessage[] = reported.map((l) => ({
     locality: { region: l.locality.region, zone: l.locality.zone, sub_zone: l.locality.sub_zone },
     ...counts(l),
     upstream_endpoint_stats: (l.endpoints ?? []).map((e) => ({

@@ -141,6 +141,9 @@ export class LoadStore {
     const node = this.nodeSlot(nodeId);
     node.reports++;
     node.lastReportMs = now;
+    // A report is the node's whole present: a locality (or cluster) it leaves out has nothing in
+    // flight any more (clients omit idle localities), so every level restarts from this report.
+    for (const c of node.clusters.values()) for (const l of c.localities.values()) l.inProgress = 0;
     for (const cs of clusterStats) {
       // Envoy's API requires a cluster name; a nameless entry cannot be attributed to anything.
       if (cs.cluster_name === '') continue;
@@ -158,7 +161,6 @@ export class LoadStore {
         );
       }
       // Several entries for one locality (one per priority) add up; in-progress levels too.
-      const seen = new Set<string>();
       for (const ls of cs.upstream_locality_stats) {
         const key = localityKeyOf(ls.locality);
         let slot = c.localities.get(key);
@@ -178,8 +180,6 @@ export class LoadStore {
         slot.total.success += success;
         slot.total.error += error;
         slot.window.push({ atMs: now, issued, success, error });
-        if (!seen.has(key)) slot.inProgress = 0;
-        seen.add(key);
         slot.inProgress += Number(ls.total_requests_in_progress);
         slot.lastReportMs = now;
         slot.prune(now - this.windowMs);

@@ -157,19 +157,13 @@ describe('LrsClient', () => {
       error: 0,
       inProgress: 0,
     });
-    expect(counts(locality(second, 'backend', 'eu-1b'))).toEqual({
-      issued: 0,
-      success: 0,
-      error: 0,
-      inProgress: 0,
-    });
+    // An idle locality is left out (absence means zero), as Envoy reports.
+    expect(locality(second, 'backend', 'eu-1b')).toBeUndefined();
+    // An idle cluster is still reported, with the interval it covers and no localities.
     const third = await requests.next(reportFrom('sidecar-1'), 3000, 'third report');
-    expect(counts(locality(third, 'backend', 'eu-1a'))).toEqual({
-      issued: 0,
-      success: 0,
-      error: 0,
-      inProgress: 0,
-    });
+    expect(third.request.cluster_stats.map((c) => c.cluster_name)).toEqual(['backend']);
+    expect(third.request.cluster_stats[0].upstream_locality_stats).toEqual([]);
+    expect(durationToMs(third.request.cluster_stats[0].load_report_interval)).toBeGreaterThanOrEqual(90);
     // What the sink added up for this node is exactly what was recorded after the response.
     expect(sink.store.totals('sidecar-1', 'backend', 'eu/eu-1a/')).toEqual({
       issued: 4,

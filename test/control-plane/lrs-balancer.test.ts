@@ -50,6 +50,37 @@ function setup(now: { t: number }, smoothing?: number) {
   return { store, applied, balancer, configured };
 }
 
+describe('LoadStore in-progress levels', () => {
+  it('restart from each report: a locality or cluster left out has nothing in flight', () => {
+    const store = new LoadStore(10_000, () => 0);
+    const withLevels = (cluster: string, zone: string, inProgress: number) => {
+      const r = report(cluster, { [zone]: [1, 0] });
+      r[0].upstream_locality_stats[0].total_requests_in_progress = inProgress;
+      return r;
+    };
+    store.ingest('p1', [...withLevels('x', 'a', 4), ...withLevels('y', 'a', 2)]);
+    expect(store.clusterWindow('x').get(A)?.inProgress).toBe(4);
+    expect(store.clusterWindow('y').get(A)?.inProgress).toBe(2);
+    // Next report: x's zone a went idle (left out), y is not in it at all, x has zone b busy.
+    store.ingest('p1', withLevels('x', 'b', 3));
+    expect(store.clusterWindow('x').get(A)?.inProgress).toBe(0);
+    expect(store.clusterWindow('x').get(B)?.inProgress).toBe(3);
+    expect(store.clusterWindow('y').get(A)?.inProgress).toBe(0);
+    // Two priorities of one locality add up.
+    store.ingest(
+      'p1',
+      [...withLevels('x', 'b', 3)].map((c) => ({
+        ...c,
+        upstream_locality_stats: [
+          ...c.upstream_locality_stats,
+          { ...c.upstream_locality_stats[0], priority: 1 },
+        ],
+      })),
+    );
+    expect(store.clusterWindow('x').get(B)?.inProgress).toBe(6);
+  });
+});
+
 describe('LoadStore.prune', () => {
   it('forgets nodes disconnected for longer than the window, keeps connected and recent ones', () => {
     const now = { t: 0 };

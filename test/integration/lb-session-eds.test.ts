@@ -145,11 +145,12 @@ describe('stateful session over EDS', () => {
     const proxy = await startProxy(parsed.options);
     cleanups.push(() => proxy.shutdown('test'));
 
-    // The cluster arrives over ADS: poll (bounded) until a request goes through.
+    // The cluster arrives over ADS and the listener opens once clusters are initialised: poll
+    // (bounded) until a request goes through.
     let first: Reply | null = null;
-    for (let i = 0; i < 200 && first === null; i++) {
-      const r = await get(port);
-      if (r.status === 200) first = r;
+    for (let i = 0; i < 500 && first === null; i++) {
+      const r = await get(port).catch(() => null);
+      if (r !== null && r.status === 200) first = r;
       else await new Promise((res) => setTimeout(res, 10));
     }
     expect(first?.status).toBe(200);

@@ -134,16 +134,16 @@ export class LoadStore {
     return gone;
   }
 
-  /** Adds one LoadStatsRequest's cluster_stats from `nodeId`. */
+  /** Adds one LoadStatsRequest's cluster_stats from `nodeId` (every request, stats or not). */
   ingest(nodeId: string, clusterStats: readonly ClusterStatsMessage[]): void {
-    if (clusterStats.length === 0) return;
     const now = this.now();
     const node = this.nodeSlot(nodeId);
+    // A request is the node's whole present: a locality (or cluster) it leaves out has nothing in
+    // flight any more (clients omit idle localities), so every level restarts from this request.
+    for (const c of node.clusters.values()) for (const l of c.localities.values()) l.inProgress = 0;
+    if (clusterStats.length === 0) return;
     node.reports++;
     node.lastReportMs = now;
-    // A report is the node's whole present: a locality (or cluster) it leaves out has nothing in
-    // flight any more (clients omit idle localities), so every level restarts from this report.
-    for (const c of node.clusters.values()) for (const l of c.localities.values()) l.inProgress = 0;
     for (const cs of clusterStats) {
       // Envoy's API requires a cluster name; a nameless entry cannot be attributed to anything.
       if (cs.cluster_name === '') continue;

@@ -1,5 +1,7 @@
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
+import type { StreamCallbacks } from '../http/filter.js';
+import { ResponseFlag } from '../http/response-flags.js';
 import type { ThresholdsModel } from '../model/cluster.js';
 import type { Gauge } from '../observability/stats.js';
 import { isObject, readUint, rejectUnknown } from '../xds/cluster-fields.js';
@@ -36,10 +38,14 @@ export function translateThresholdExtras(
   const bp = rb.budget_percent;
   if (bp !== undefined && bp !== null) {
     const v = isObject(bp) ? bp.value : undefined;
-    if (typeof v !== 'number' || !(v >= 0 && v <= 100)) issues.error(joinPath(rp, 'budget_percent.value'), 'must be between 0 and 100');
+    if (typeof v !== 'number' || !(v >= 0 && v <= 100))
+      issues.error(joinPath(rp, 'budget_percent.value'), 'must be between 0 and 100');
     else budgetPercent = v;
   }
-  out.retryBudget = { budgetPercent, minRetryConcurrency: readUint(rb, 'min_retry_concurrency', rp, issues, 3) };
+  out.retryBudget = {
+    budgetPercent,
+    minRetryConcurrency: readUint(rb, 'min_retry_concurrency', rp, issues, 3),
+  };
   return out;
 }
 
@@ -63,6 +69,7 @@ const DEFAULTS: ThresholdsWithExtras = {
 export class ClusterBreakers {
   retriesActive = 0;
   readonly maxRequests: number;
+  readonly maxConnections: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudgetModel | null;
   private readonly rqRetryOpen: Gauge;
@@ -75,10 +82,28 @@ export class ClusterBreakers {
     const t: ThresholdsWithExtras = thresholds.find((x) => x.priority === 'DEFAULT') ?? DEFAULTS;
     this.maxRetries = t.maxRetries;
     this.maxRequests = t.maxRequests;
+    this.maxConnections = t.maxConnections;
     this.budget = t.retryBudget ?? null;
     this.rqRetryOpen = cluster.stats.cb_default_rq_retry_open;
     this.remainingRetries = cluster.stats.cb_default_remaining_retries;
     this.remainingRetries.set(this.retryLimit());
+  }
+
+  /**
+   * max_requests: whether one more request may start on the cluster (Envoy's rq_open breaker).
+   * The caller answers 503 UO with x-envoy-overloaded when it may not.
+   */
+  admitRequest(): boolean {
+    const st = this.cluster.stats;
+    const active = st.upstream_rq_active.value;
+    st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
+    if (active >= this.maxRequests) {
+      st.cb_default_rq_open.set(1);
+      st.upstream_rq_pending_overflow.inc();
+      return false;
+    }
+    st.cb_default_rq_open.set(active + 1 >= this.maxRequests ? 1 : 0);
+    return true;
   }
 
   /** Retries allowed now: the budget's share of active + pending requests, or max_retries. */
@@ -124,4 +149,20 @@ export function breakersFor(cluster: UpstreamCluster): ClusterBreakers {
     byCluster.set(cluster, b);
   }
   return b;
+}
+
+const OVERLOADED_BODY = Buffer.from(
+  'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+);
+
+/** The local reply for a tripped breaker: 503, response flag UO, x-envoy-overloaded: true. */
+export function sendOverloaded(cb: StreamCallbacks): void {
+  cb.info.setFlag(ResponseFlag.UpstreamOverflow);
+  cb.info.responseCodeDetails = 'upstream_reset_before_response_started{overflow}';
+  cb.encodeHeaders(
+    503,
+    { 'x-envoy-overloaded': 'true', 'content-type': 'text/plain', 'content-length': OVERLOADED_BODY.length },
+    false,
+  );
+  cb.encodeData(OVERLOADED_BODY, true);
 }

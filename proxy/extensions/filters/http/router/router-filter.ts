@@ -9,7 +9,7 @@ import { appendSetCookie, requestLbContext } from '../../../../router/hash-polic
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
-import { breakersFor } from '../../../../upstream/circuit-breakers.js';
+import { breakersFor, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host, LocalFailure } from '../../../../upstream/host.js';
 import type {
@@ -141,6 +141,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
         'no_healthy_upstream',
         ResponseFlag.NoHealthyUpstream,
       );
+      return 'stop';
+    }
+    // Circuit breaker max_requests (proxy/upstream/circuit-breakers.ts): 503 UO, x-envoy-overloaded.
+    if (!breakersFor(cluster).admitRequest()) {
+      sendOverloaded(cb);
       return 'stop';
     }
     this.host = host;

@@ -54,6 +54,9 @@ import type { NodeMessage } from './wire.js';
 /** Below this, a server's load_reporting_interval is raised (0 would report in a busy loop). */
 export const DEFAULT_MIN_REPORT_INTERVAL_MS = 100;
 
+/** The longest delay a Node timer takes (2^31 − 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export interface LrsClientOptions {
   /** The LRS server, a gRPC target (`host:port`, `dns:///name:port`, `unix:/path`). */
   readonly target: string;
@@ -209,9 +212,13 @@ export class LrsClient {
     this.backoff.reset();
     this.setConnected(true);
     let intervalMs = durationToMs(msg.load_reporting_interval);
-    if (intervalMs < this.minIntervalMs) {
+    if (!(intervalMs >= this.minIntervalMs)) {
       this.warn(`load_reporting_interval ${intervalMs} ms raised to ${this.minIntervalMs} ms`);
       intervalMs = this.minIntervalMs;
+    } else if (intervalMs > MAX_TIMER_MS) {
+      // Node fires longer timers at once (1 ms): that would be a busy loop, not a long interval.
+      this.warn(`load_reporting_interval ${intervalMs} ms lowered to ${MAX_TIMER_MS} ms`);
+      intervalMs = MAX_TIMER_MS;
     }
     const clusters = msg.send_all_clusters ? 'all' : [...new Set(msg.clusters)];
     this.current = { clusters, intervalMs, endpointGranularity: msg.report_endpoint_granularity };

@@ -305,6 +305,20 @@ describe('LrsClient', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(150);
   });
 
+  it('lowers an interval longer than a timer can wait, instead of reporting in a loop', async () => {
+    const { sink, port } = await startSink({ clusters: ['x'], intervalMs: 40 * 24 * 3600 * 1000 });
+    const requests = recordRequests(sink);
+    const store = new LoadStatsStore();
+    store.cluster('x').countersFor(ZONE_A, 0).begin();
+    const { client, events } = startClient(port, store);
+    await events.responses.next();
+    expect(await events.warnings.next()).toMatch(/lowered to 2147483647 ms/);
+    expect(client.reporting?.intervalMs).toBe(2 ** 31 - 1);
+    // Silence is the expected outcome: give a busy loop 150 ms to show itself.
+    await expect(requests.next(reportFrom('sidecar-1'), 150)).rejects.toThrow(/no matching/);
+    expect(client.stats.reports).toBe(0);
+  });
+
   it('a load source that throws for one cluster costs only that cluster', async () => {
     const { sink, port } = await startSink({ clusters: 'all', intervalMs: 30 });
     const requests = recordRequests(sink);

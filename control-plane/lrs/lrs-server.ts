@@ -106,6 +106,21 @@ export class LoadReportingServer {
     return out.sort();
   }
 
+  /** JSON for a status endpoint: the policy, who is connected, and each node's totals. */
+  status(): object {
+    const p = this.policy;
+    return {
+      policy: {
+        clusters: p.clusters === 'all' ? '*' : [...p.clusters],
+        interval_ms: p.intervalMs,
+        endpoint_granularity: p.endpointGranularity ?? false,
+      },
+      window_ms: this.store.windowMs,
+      connected: this.connectedNodes(),
+      nodes: this.store.status(),
+    };
+  }
+
   /** Called for every request received (after it is aggregated); returns the unsubscribe. */
   onRequest(listener: LoadRequestListener): () => void {
     this.listeners.add(listener);

@@ -117,6 +117,11 @@ describe('LoadReportingServer', () => {
       ['sidecar-1', true],
       ['sidecar-2', true],
     ]);
+    expect(sink.status()).toMatchObject({
+      policy: { clusters: ['backend'], interval_ms: 40, endpoint_granularity: false },
+      window_ms: 30_000,
+      connected: ['sidecar-1', 'sidecar-2'],
+    });
     expect(status[0].clusters.backend.localities[KEY_B]).toEqual({
       issued: 2,
       success: 0,

@@ -55,7 +55,8 @@ function officialRoot(): protobuf.Root {
 function encode(root: protobuf.Root, name: string, obj: object): { type_url: string; value: Buffer } {
   const t = root.lookupType(name);
   // fromObject drops unknown keys silently: make sure every top-level key is a field.
-  for (const k of Object.keys(obj)) if (t.fields[k] === undefined) throw new Error(`${name} has no field ${k}`);
+  for (const k of Object.keys(obj))
+    if (t.fields[k] === undefined) throw new Error(`${name} has no field ${k}`);
   return { type_url: T + name, value: Buffer.from(t.encode(t.fromObject(obj)).finish()) };
 }
 

@@ -268,3 +268,14 @@ export class HashPolicy {
     out.key = have ? top53(hi >>> 0, lo >>> 0) : undefined;
   }
 }
+
+/**
+ * The hash key for a connection hashed on its source IP (tcp_proxy's `hash_policy: [{source_ip:
+ * {}}]`): top 53 bits of xxHash64 of the peer's IP, as the HTTP source_ip policy computes it, so an
+ * HTTP route and a TCP proxy hashing the same client agree. undefined for an empty address.
+ */
+export function sourceIpHashKey(remoteAddress: string): number | undefined {
+  if (remoteAddress === '') return undefined;
+  hashString(ipOf(remoteAddress));
+  return top53(R[0] >>> 0, R[1] >>> 0);
+}

@@ -14,6 +14,7 @@ import {
   type HashRequest,
   ipOf,
   queryParameter,
+  sourceIpHashKey,
 } from '../../proxy/router/hash-policy.js';
 import { translateHashPolicies } from '../../proxy/router/hash-policy-translate.js';
 
@@ -186,5 +187,13 @@ describe('hash policy translation', () => {
     expect(policy).toBeNull();
     expect(issues.errorCount).toBe(0);
     expect(issues.format()).toMatch(/never produces a hash/);
+  });
+});
+
+describe('sourceIpHashKey (for tcp_proxy)', () => {
+  it('equals the HTTP source_ip policy key for the same peer', () => {
+    const { policy } = compile([{ connection_properties: { source_ip: true } }]);
+    expect(sourceIpHashKey('192.0.2.9:4000')).toBe(evaluate(policy!, req(), '192.0.2.9:1').key);
+    expect(sourceIpHashKey('')).toBeUndefined();
   });
 });

@@ -164,7 +164,11 @@ async function main(): Promise<void> {
   const ports = [...Object.values(PORTS), REMORA_ADMIN_PORT];
   const busy: number[] = [];
   for (const p of ports) if (await portInUse(p)) busy.push(p);
-  if (busy.length > 0) {
+  // An origin already on :18080 (say, left by a profiling session) is the same nginx returning a
+  // small body: measure against it rather than refuse, and say so.
+  const reuseOrigin = busy.length === 1 && busy[0] === PORTS.origin;
+  if (reuseOrigin) log(`using the origin already listening on :${PORTS.origin}`);
+  else if (busy.length > 0) {
     throw new Error(`port(s) ${busy.join(', ')} already in use on 127.0.0.1; is another benchmark running?`);
   }
 
@@ -187,8 +191,10 @@ async function main(): Promise<void> {
         ? procs.templated(join(peers, 'nginx-origin.conf'), 'nginx-origin.conf')
         : join(procs.work, 'origin.conf');
     if (peers === undefined) writeFileSync(originConf, FALLBACK_ORIGIN.replaceAll('__WORK__', procs.work));
-    const origin = procs.start('origin', 'nginx', ['-c', originConf, '-g', 'daemon off;'], { pin: false });
-    waits.push(waitForPort(PORTS.origin, 5000, origin));
+    if (!reuseOrigin) {
+      const origin = procs.start('origin', 'nginx', ['-c', originConf, '-g', 'daemon off;'], { pin: false });
+      waits.push(waitForPort(PORTS.origin, 5000, origin));
+    } else extra.push('origin: an nginx already listening on :18080 (not started by this run)');
 
     const peerTargets: [string, number][] = [];
     if (peers !== undefined) {

@@ -24,6 +24,8 @@ export type * from './envoy/config/route/v3/route.js';
 export type * from './envoy/config/route/v3/route_components.js';
 export type * from './envoy/extensions/access_loggers/file/v3/file.js';
 export type * from './envoy/extensions/access_loggers/stream/v3/stream.js';
+export type * from './envoy/extensions/filters/common/fault/v3/fault.js';
+export type * from './envoy/extensions/filters/http/fault/v3/fault.js';
 export type * from './envoy/extensions/filters/http/router/v3/router.js';
 export type * from './envoy/extensions/filters/http/stateful_session/v3/stateful_session.js';
 export type * from './envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.js';

@@ -101,10 +101,9 @@ describe('load-balancing policies through the proxy', () => {
               typed_extension_config: {
                 name: 'peak_ewma',
                 typed_config: {
+                  // Defaults (decay 10 s, default_rtt 30 ms), as linkerd2-proxy.
                   '@type':
                     'type.googleapis.com/remora.extensions.load_balancing_policies.peak_ewma.v1.PeakEwma',
-                  decay_time: '1s',
-                  default_rtt: '0.001s',
                 },
               },
             },

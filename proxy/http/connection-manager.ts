@@ -57,8 +57,11 @@ export class ConnectionManager implements StreamOwner {
   private readonly h1Conns = new Map<Socket, H1Conn>();
   private readonly streams = new Set<ActiveStream>();
   private readonly maxHeaderBytes: number;
-  /** null when no normalisation is configured (the path goes through untouched). */
-  private readonly pathOpts: PathNormalizeOptions | null;
+  /**
+   * Always applied: with every option off normalizePath only does Envoy's unconditional checks
+   * (origin-form path, no fragment), which cost a char test and an includes('#').
+   */
+  private readonly pathOpts: PathNormalizeOptions;
   /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
   private readonly rejected = new WeakSet<Duplex>();
 
@@ -74,10 +77,7 @@ export class ConnectionManager implements StreamOwner {
       cfg.pathWithEscapedSlashesAction === 'IMPLEMENTATION_SPECIFIC_DEFAULT'
         ? 'KEEP_UNCHANGED'
         : cfg.pathWithEscapedSlashesAction;
-    this.pathOpts =
-      cfg.normalizePath || cfg.mergeSlashes || escaped !== 'KEEP_UNCHANGED'
-        ? { normalize: cfg.normalizePath, mergeSlashes: cfg.mergeSlashes, escapedSlashes: escaped }
-        : null;
+    this.pathOpts = { normalize: cfg.normalizePath, mergeSlashes: cfg.mergeSlashes, escapedSlashes: escaped };
     const allowed = cfg.upgradeTypes;
     this.h1 = http.createServer({
       maxHeaderSize: this.maxHeaderBytes,
@@ -346,6 +346,10 @@ export class ConnectionManager implements StreamOwner {
     const s = new ActiveStream(this, req, res, up);
     this.streams.add(s);
     const info = s.info;
+    // As received, for %REQ(:METHOD)% / %REQ(:PATH)%: HTTP/1 header maps carry no pseudo-headers.
+    // Both strings already exist on the request; this is two field stores.
+    info.requestMethod = req.method ?? '';
+    info.requestPath = req.url ?? '';
     const sock = req.socket;
     info.downstreamRemoteAddress = `${sock.remoteAddress}:${sock.remotePort}`;
     info.downstreamLocalAddress = `${sock.localAddress}:${sock.localPort}`;
@@ -391,19 +395,18 @@ export class ConnectionManager implements StreamOwner {
         path = abs[2] === '' ? '/' : abs[2];
       }
     }
-    if (this.pathOpts !== null) {
-      const n = normalizePath(path, this.pathOpts, method);
-      if (!n.ok) {
-        stream.start0();
-        if (n.location !== null) {
-          // UNESCAPE_AND_REDIRECT: send the client to the unescaped path.
-          stream.info.responseCodeDetails = n.details;
-          stream.encodeHeaders(n.status, { location: n.location, 'content-length': 0 }, true);
-        } else stream.sendLocalReply(n.status, '', n.details, 0);
-        return;
-      }
-      path = n.path;
+    // Envoy rejects fragments and non-origin-form paths whatever the normalisation options.
+    const n = normalizePath(path, this.pathOpts, method);
+    if (!n.ok) {
+      stream.start0();
+      if (n.location !== null) {
+        // UNESCAPE_AND_REDIRECT: send the client to the unescaped path.
+        stream.info.responseCodeDetails = n.details;
+        stream.encodeHeaders(n.status, { location: n.location, 'content-length': 0 }, true);
+      } else stream.sendLocalReply(n.status, '', n.details, 0);
+      return;
     }
+    path = n.path;
     const head: RequestHead = {
       method,
       path,

@@ -1,3 +1,5 @@
+import type { LocalityLoadCounters } from './load-stats.js';
+
 /**
  * One upstream endpoint. Hosts are shared by the cluster's host sets, load balancers and pools;
  * per-host counters live here as plain numbers so a pick or a request touches no map.
@@ -72,6 +74,11 @@ export class Host {
   healthFlags = 0;
   /** Outlier detection's per-host monitor; null when the cluster has no outlier_detection. */
   outlier: HostOutcomeSink | null = null;
+  /**
+   * Load reporting (LRS): the counters of this host's cluster, locality and priority, which the
+   * router begins and ends every request on; null when the proxy does not report load.
+   */
+  load: LocalityLoadCounters | null = null;
 
   // Per-host counters (Envoy's host stats: rq_active, rq_total, rq_error, rq_success, cx_active,
   // cx_total, cx_connect_fail), read by /clusters and by request-aware load balancers.

@@ -69,6 +69,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   /** Set-Cookie a cookie hash policy generated for this request (added to the response), or null. */
   private hashCookie: string | null = null;
   private responseStarted = false;
+  /** The upstream answered 5xx: the request ends as an error for load reporting (Envoy's rq_error). */
+  private upstream5xx = false;
   private finished = false;
   /** Created only for routes with a timeout. */
   private timer: TimerEntry | null = null;
@@ -165,6 +167,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     stats.upstream_rq_active.inc();
     host.rqActive++;
     host.rqTotal++;
+    host.load?.begin();
     this.startMono = performance.now();
     const timeoutMs = requestTimeoutMs(headers, action.timeoutMs);
     if (timeoutMs > 0) {
@@ -221,6 +224,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (this.finished) return;
     const cb = this.cb;
     this.responseStarted = true;
+    this.upstream5xx = status >= 500;
     cb.info.firstUpstreamRxMono = performance.now();
     this.cluster!.stats.recordResponse(status);
     this.host!.outlier?.putHttpStatus(status);
@@ -307,8 +311,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   onRetryAttempt(host: Host, attempt: number): void {
     if (this.finished) return;
     this.host!.rqActive--;
+    // LRS: the failed try ends as an error on its locality; the next one begins on the new host's.
+    this.host!.load?.end(false);
     host.rqActive++;
     host.rqTotal++;
+    host.load?.begin();
     this.host = host;
     this.cb.info.upstreamHost = host.key;
     this.cb.info.attemptCount = attempt;
@@ -345,6 +352,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     host.rqActive--;
     if (success) host.rqSuccess++;
     else host.rqError++;
+    host.load?.end(success && !this.upstream5xx);
   }
 
   onDestroy(): void {

@@ -1,0 +1,147 @@
+import { type Issues, joinPath } from '../../../../config/issues.js';
+import type { ProtoObject, ProtoValue } from '../../../../config/proto-object.js';
+import { HeaderMatcher } from '../../../../router/matchers.js';
+import { translateHeaderMatcher } from '../../../../router/translate-match.js';
+
+/** A FractionalPercent as a probability in [0, 1] and its denominator (for header overrides). */
+export interface Fraction {
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+export interface FaultConfig {
+  /** null: no delay. fixedMs -1 means "from the x-envoy-fault-delay-request header". */
+  readonly delay: { readonly fixedMs: number; readonly percentage: Fraction } | null;
+  /** null: no abort. httpStatus / grpcStatus -1 when unused; both -1 → from the request headers. */
+  readonly abort: {
+    readonly httpStatus: number;
+    readonly grpcStatus: number;
+    readonly percentage: Fraction;
+  } | null;
+  /** upstream_cluster: faults only for requests routed to this cluster ('' = any). */
+  readonly upstreamCluster: string;
+  readonly headers: readonly HeaderMatcher[];
+  /** max_active_faults; Infinity when unset. */
+  readonly maxActiveFaults: number;
+  /** Counters of this filter config (Envoy's fault.<prefix>.* names); see FaultStats. */
+  readonly stats: FaultStats;
+}
+
+/**
+ * Envoy's fault filter stats, as plain numbers. The HTTP filter seam hands factories no stats
+ * scope yet, so these are readable here (tests, and an integrator that wires them into the store).
+ */
+export class FaultStats {
+  delays_injected = 0;
+  aborts_injected = 0;
+  faults_overflow = 0;
+  active_faults = 0;
+}
+
+const DENOMINATORS: Readonly<Record<string, number>> = {
+  HUNDRED: 100,
+  TEN_THOUSAND: 10_000,
+  MILLION: 1_000_000,
+};
+
+function isMessage(v: ProtoValue | undefined): v is ProtoObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}
+
+function unknown(obj: ProtoObject, allowed: readonly string[], path: string, issues: Issues): void {
+  for (const k of Object.keys(obj)) {
+    if (!allowed.includes(k)) issues.error(joinPath(path, k), 'field not supported by remora');
+  }
+}
+
+/** FractionalPercent; absent means 0% (the proto default), as in Envoy. */
+function fraction(v: ProtoValue | undefined, path: string, issues: Issues): Fraction {
+  if (v === undefined || v === null) return { numerator: 0, denominator: 100 };
+  if (!isMessage(v)) {
+    issues.error(path, 'must be a message');
+    return { numerator: 0, denominator: 100 };
+  }
+  unknown(v, ['numerator', 'denominator'], path, issues);
+  const d = DENOMINATORS[typeof v.denominator === 'string' ? v.denominator : 'HUNDRED'];
+  if (d === undefined)
+    issues.error(joinPath(path, 'denominator'), 'must be HUNDRED, TEN_THOUSAND or MILLION');
+  const n = v.numerator ?? 0;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+    issues.error(joinPath(path, 'numerator'), 'must be a non-negative integer');
+  const denominator = d ?? 100;
+  // Envoy caps the numerator at the denominator.
+  return { numerator: Math.min(typeof n === 'number' ? n : 0, denominator), denominator };
+}
+
+/** envoy.extensions.filters.http.fault.v3.HTTPFault. */
+export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): FaultConfig {
+  unknown(c, ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults'], path, issues);
+  let delay: FaultConfig['delay'] = null;
+  if (c.delay !== undefined && c.delay !== null) {
+    const dp = joinPath(path, 'delay');
+    const d = c.delay;
+    if (!isMessage(d)) issues.error(dp, 'must be a message');
+    else {
+      unknown(d, ['fixed_delay', 'header_delay', 'percentage'], dp, issues);
+      let fixedMs = -1;
+      if (d.fixed_delay !== undefined && d.fixed_delay !== null) {
+        if (typeof d.fixed_delay !== 'number' || !(d.fixed_delay > 0))
+          issues.error(joinPath(dp, 'fixed_delay'), 'must be a positive duration');
+        else fixedMs = d.fixed_delay;
+      } else if (d.header_delay === undefined || d.header_delay === null) {
+        issues.error(dp, 'one of fixed_delay, header_delay is required');
+      }
+      delay = { fixedMs, percentage: fraction(d.percentage, joinPath(dp, 'percentage'), issues) };
+    }
+  }
+  let abort: FaultConfig['abort'] = null;
+  if (c.abort !== undefined && c.abort !== null) {
+    const ap = joinPath(path, 'abort');
+    const a = c.abort;
+    if (!isMessage(a)) issues.error(ap, 'must be a message');
+    else {
+      unknown(a, ['http_status', 'grpc_status', 'header_abort', 'percentage'], ap, issues);
+      let httpStatus = -1;
+      let grpcStatus = -1;
+      if (typeof a.http_status === 'number') {
+        if (a.http_status < 200 || a.http_status >= 600)
+          issues.error(joinPath(ap, 'http_status'), 'must be in [200, 600)');
+        httpStatus = a.http_status;
+      } else if (typeof a.grpc_status === 'number') grpcStatus = a.grpc_status;
+      else if (a.header_abort === undefined || a.header_abort === null)
+        issues.error(ap, 'one of http_status, grpc_status, header_abort is required');
+      abort = {
+        httpStatus,
+        grpcStatus,
+        percentage: fraction(a.percentage, joinPath(ap, 'percentage'), issues),
+      };
+    }
+  }
+  const headers: HeaderMatcher[] = [];
+  const hs = c.headers;
+  if (Array.isArray(hs)) {
+    hs.forEach((h, i) => {
+      const hp = joinPath(joinPath(path, 'headers'), i);
+      if (!isMessage(h)) issues.error(hp, 'must be a message');
+      else {
+        const m = translateHeaderMatcher(h, hp, issues);
+        if (m !== null) headers.push(new HeaderMatcher(m));
+      }
+    });
+  }
+  const maf = c.max_active_faults;
+  let maxActiveFaults = Number.POSITIVE_INFINITY;
+  if (maf !== undefined && maf !== null) {
+    if (typeof maf !== 'number' || !Number.isInteger(maf) || maf < 0)
+      issues.error(joinPath(path, 'max_active_faults'), 'must be a non-negative integer');
+    else maxActiveFaults = maf;
+  }
+  return {
+    delay,
+    abort,
+    upstreamCluster: typeof c.upstream_cluster === 'string' ? c.upstream_cluster : '',
+    headers,
+    maxActiveFaults,
+    stats: new FaultStats(),
+  };
+}

@@ -1,0 +1,164 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FilterStatus, HttpFilter, RequestHead, StreamCallbacks } from '../../../../http/filter.js';
+import { ResponseFlag } from '../../../../http/response-flags.js';
+import type { FaultConfig, Fraction } from './config.js';
+
+/** Request headers that control faults (Envoy's names), read only when the config allows. */
+const H_DELAY = 'x-envoy-fault-delay-request';
+const H_DELAY_PCT = 'x-envoy-fault-delay-request-percentage';
+const H_ABORT = 'x-envoy-fault-abort-request';
+const H_ABORT_GRPC = 'x-envoy-fault-abort-grpc-request';
+const H_ABORT_PCT = 'x-envoy-fault-abort-request-percentage';
+
+function headerInt(headers: RequestHead['headers'], name: string): number {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  if (s === undefined) return -1;
+  const n = Number(s);
+  return Number.isInteger(n) && n >= 0 ? n : -1;
+}
+
+/** Rolls the dice for `f`; a header percentage (numerator) may lower, never raise, the config's. */
+function hit(f: Fraction, headerNumerator: number): boolean {
+  const n = headerNumerator >= 0 ? Math.min(headerNumerator, f.numerator) : f.numerator;
+  if (n === 0) return false;
+  return Math.random() * f.denominator < n;
+}
+
+/**
+ * envoy.filters.http.fault: delays and aborts a configured share of requests (optionally only
+ * those matching headers or going to one upstream cluster), for testing resilience. A delay holds
+ * the request (the connection manager pauses the downstream meanwhile) and then lets it go on, or
+ * aborts it if an abort was drawn too. Flags DI and FI mark the access log.
+ */
+export class FaultFilter implements HttpFilter {
+  private timer: NodeJS.Timeout | null = null;
+  private pendingAbort = false;
+  private active = false;
+  private head: RequestHead | null = null;
+
+  constructor(
+    private readonly cfg: FaultConfig,
+    private readonly cb: StreamCallbacks,
+  ) {}
+
+  decodeHeaders(head: RequestHead, _endStream: boolean): FilterStatus {
+    const c = this.cfg;
+    if (c.delay === null && c.abort === null) return 'continue';
+    if (!this.applies(head)) return 'continue';
+    const delayMs = this.delayMs(head);
+    const abort =
+      c.abort !== null &&
+      hit(c.abort.percentage, headerInt(head.headers, H_ABORT_PCT)) &&
+      this.abortCode(head) !== null;
+    if (delayMs <= 0 && !abort) return 'continue';
+    if (c.stats.active_faults >= c.maxActiveFaults) {
+      c.stats.faults_overflow++;
+      return 'continue';
+    }
+    this.active = true;
+    c.stats.active_faults++;
+    this.head = head;
+    if (delayMs > 0) {
+      c.stats.delays_injected++;
+      this.cb.info.setFlag(ResponseFlag.DelayInjected);
+      this.pendingAbort = abort;
+      this.timer = setTimeout(() => this.afterDelay(), delayMs);
+      return 'stop';
+    }
+    this.doAbort(head);
+    return 'stop';
+  }
+
+  decodeData(_chunk: Buffer, _endStream: boolean): FilterStatus {
+    return 'continue';
+  }
+
+  decodeTrailers(_trailers: IncomingHttpHeaders): FilterStatus {
+    return 'continue';
+  }
+
+  onDestroy(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.release();
+  }
+
+  private afterDelay(): void {
+    this.timer = null;
+    if (this.pendingAbort) this.doAbort(this.head!);
+    else {
+      this.release();
+      this.cb.continueDecoding();
+    }
+  }
+
+  private applies(head: RequestHead): boolean {
+    const c = this.cfg;
+    if (c.headers.length > 0) {
+      const req = {
+        authority: head.authority,
+        path: head.path,
+        method: head.method,
+        scheme: head.scheme,
+        headers: head.headers as IncomingHttpHeaders,
+      };
+      for (const m of c.headers) if (!m.matches(req)) return false;
+    }
+    if (c.upstreamCluster !== '') {
+      const r = this.cb.route();
+      if (r === null || r.action.kind !== 'route') return false;
+      if (r.action.selectCluster(head.headers as IncomingHttpHeaders, Math.random()) !== c.upstreamCluster)
+        return false;
+    }
+    return true;
+  }
+
+  private delayMs(head: RequestHead): number {
+    const d = this.cfg.delay;
+    if (d === null || !hit(d.percentage, headerInt(head.headers, H_DELAY_PCT))) return 0;
+    if (d.fixedMs > 0) return d.fixedMs;
+    const h = headerInt(head.headers, H_DELAY);
+    return h > 0 ? h : 0;
+  }
+
+  /** The abort to send: [http status, grpc status]; null when header_abort finds no header. */
+  private abortCode(head: RequestHead): readonly [number, number] | null {
+    const a = this.cfg.abort!;
+    if (a.httpStatus > 0) return [a.httpStatus, -1];
+    if (a.grpcStatus >= 0) return [200, a.grpcStatus];
+    const g = headerInt(head.headers, H_ABORT_GRPC);
+    if (g >= 0) return [200, g];
+    const s = headerInt(head.headers, H_ABORT);
+    return s >= 200 && s < 600 ? [s, -1] : null;
+  }
+
+  private doAbort(head: RequestHead): void {
+    const code = this.abortCode(head)!;
+    this.cfg.stats.aborts_injected++;
+    this.release();
+    const cb = this.cb;
+    if (code[1] >= 0) {
+      // A gRPC abort is a trailers-only response carrying the configured grpc-status.
+      cb.info.setFlag(ResponseFlag.FaultInjected);
+      cb.info.responseCodeDetails = 'fault_filter_abort';
+      cb.encodeHeaders(
+        200,
+        {
+          'content-type': 'application/grpc',
+          'grpc-status': String(code[1]),
+          'grpc-message': 'fault filter abort',
+        },
+        true,
+      );
+      return;
+    }
+    cb.sendLocalReply(code[0], 'fault filter abort', 'fault_filter_abort', ResponseFlag.FaultInjected);
+  }
+
+  private release(): void {
+    if (!this.active) return;
+    this.active = false;
+    this.cfg.stats.active_faults--;
+  }
+}

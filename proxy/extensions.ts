@@ -7,6 +7,7 @@
 import { logicalDnsClusterFactory } from './extensions/clusters/logical_dns/factory.js';
 import { staticClusterFactory } from './extensions/clusters/static/factory.js';
 import { strictDnsClusterFactory } from './extensions/clusters/strict_dns/factory.js';
+import { faultFilterFactory } from './extensions/filters/http/fault/factory.js';
 import { routerFilterFactory } from './extensions/filters/http/router/factory.js';
 import { statefulSessionFilterFactory } from './extensions/filters/http/stateful_session/factory.js';
 import { leastRequestFactory } from './extensions/load-balancing-policies/least_request/factory.js';
@@ -23,6 +24,7 @@ import type { LbPolicyFactory } from './upstream/load-balancer.js';
 const HTTP_FILTERS: readonly HttpFilterFactory[] = [
   routerFilterFactory as HttpFilterFactory,
   statefulSessionFilterFactory as HttpFilterFactory,
+  faultFilterFactory as HttpFilterFactory,
 ];
 
 /** Host discovery by Cluster.type (EDS is fed by the xDS client, not a discovery). */

@@ -3,6 +3,7 @@ import { type ClusterModel, clusterModelsEqual } from '../model/cluster.js';
 import type { StatsStore } from '../observability/stats.js';
 import type { ClusterLookup } from './cluster.js';
 import type { ClusterDiscoveryFactory } from './discovery.js';
+import type { LoadStatsStore } from './load-stats.js';
 import { ManagedCluster } from './managed-cluster.js';
 
 /**
@@ -16,6 +17,11 @@ export interface ClusterManagerDeps {
   readonly stats: StatsStore;
   /** Discovery factories by Cluster.type (STATIC, STRICT_DNS, LOGICAL_DNS); EDS needs none. */
   readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
+  /**
+   * Per-locality load for load reporting (LRS); absent or null when the proxy reports none (the
+   * hosts then carry no counters and the router does nothing extra per request).
+   */
+  readonly loadStats?: LoadStatsStore | null;
 }
 
 export type ClusterChange = 'added' | 'updated' | 'unchanged';
@@ -24,10 +30,12 @@ export class ClusterManager implements ClusterLookup {
   private readonly clusters = new Map<string, ManagedCluster>();
   private readonly stats: StatsStore;
   private readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
+  private readonly loadStats: LoadStatsStore | null;
 
   constructor(deps: ClusterManagerDeps) {
     this.stats = deps.stats;
     this.discoveries = deps.discoveries;
+    this.loadStats = deps.loadStats ?? null;
   }
 
   get(name: string): ManagedCluster | undefined {
@@ -67,7 +75,9 @@ export class ClusterManager implements ClusterLookup {
       issues.error(`clusters.${model.name}.type`, `cluster type ${model.type} is not supported`);
       issues.throwIfErrors(`cluster ${model.name}`);
     }
-    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null);
+    // An updated cluster keeps its load counters (same name), so reports continue across CDS updates.
+    const load = this.loadStats === null ? null : this.loadStats.cluster(model.name, model.edsServiceName);
+    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, load);
     this.clusters.set(model.name, fresh);
     if (old === undefined) return 'added';
     old.drain();
@@ -80,6 +90,7 @@ export class ClusterManager implements ClusterLookup {
     if (c === undefined) return false;
     this.clusters.delete(name);
     c.drain();
+    this.loadStats?.remove(name);
     return true;
   }
 

@@ -11,6 +11,7 @@ import { Http1Pool } from './http1-pool.js';
 import { Http2Pool } from './http2-pool.js';
 import { llhttpAvailable } from './llhttp.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
+import type { ClusterLoadStats } from './load-stats.js';
 import {
   hostCost,
   LocalityWeightedLoadBalancer,
@@ -61,6 +62,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     readonly model: ClusterModel,
     store: StatsStore,
     private readonly discovery: HostDiscovery | null,
+    /** Load reporting (LRS): this cluster's per-locality counters; null when the proxy reports none. */
+    private readonly loadStats: ClusterLoadStats | null = null,
   ) {
     this.name = model.name;
     this.stats = new ClusterStats(store, model.name);
@@ -148,6 +151,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
       let h = current.get(id);
       if (h === undefined) {
         h = probe;
+        // LRS: the same counters object for every host of this locality and priority.
+        if (this.loadStats !== null) h.load = this.loadStats.countersFor(h.locality, h.priority);
         changed = true;
       } else current.delete(id);
       const flags = (h.healthFlags & ~EDS_FLAGS) | d.edsHealthFlags;
@@ -168,6 +173,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     }
     if (changed || next.length !== this.hosts.length) {
       this.hosts = next;
+      this.loadStats?.setHosts(next);
       this.stats.membership_change.inc();
       this.rebuild();
     }

@@ -261,7 +261,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (this.finished) return;
     const f = FAILURE[reason];
     const stats = this.cluster!.stats;
-    if (reason === 'connect_failure' || reason === 'connect_timeout') this.host!.cxConnectFail++;
+    // host.cxConnectFail is the upstream socket layer's (upstream-socket.ts), counted once per socket.
     // Outlier detection: a pool overflow says nothing about the host.
     if (reason !== 'overflow') this.host!.outlier?.putLocalFailure(OUTLIER_FAILURE[reason]);
     if (reason === 'remote_reset' || reason === 'connection_termination') stats.upstream_rq_rx_reset.inc();

@@ -8,7 +8,10 @@ import type { LbContext, LbPolicyFactory, LoadBalancer } from './load-balancer.j
  * effective weight is its load_balancing_weight scaled by its availability
  * (min(1, overprovisioning_factor × healthy / total)); a locality is picked by smooth weighted
  * round robin (interleaved, exact over a cycle: 90/5/5 gives 90/5/5), then a host inside it by the
- * cluster's own policy, one sub-balancer per locality. Localities without a weight get no traffic,
+ * cluster's own policy, one sub-balancer per locality. A request with a hash key (ring hash,
+ * Maglev) picks its locality from the key instead — a fixed point in the cumulative weights,
+ * taken from a remix of the key so it is independent of where the key falls on the locality's
+ * own ring — so the same key keeps reaching the same locality and host. Localities without a weight get no traffic,
  * as in Envoy. When no locality has a positive effective weight the wrapper answers null (503 UH).
  */
 
@@ -121,6 +124,8 @@ export class LocalityWeightedLoadBalancer implements LoadBalancer, CostReporter 
   chooseHost(ctx: LbContext | null): Host | null {
     const es = this.entries;
     if (es.length === 0) return null;
+    const key = ctx === null ? undefined : ctx.hashKey;
+    if (key !== undefined) return this.byKeyFraction(key).lb.chooseHost(ctx);
     let best = es[0];
     for (let i = 0; i < es.length; i++) {
       const e = es[i];
@@ -129,6 +134,18 @@ export class LocalityWeightedLoadBalancer implements LoadBalancer, CostReporter 
     }
     best.current -= this.total;
     return best.lb.chooseHost(ctx);
+  }
+
+  /** The locality whose share of the cumulative weight holds remix(key) (deterministic). */
+  private byKeyFraction(key: number): LocalityEntry {
+    const es = this.entries;
+    const point = mix53(key) * this.total;
+    let acc = 0;
+    for (let i = 0; i < es.length; i++) {
+      acc += es[i].weight;
+      if (point < acc) return es[i];
+    }
+    return es[es.length - 1];
   }
 
   onRequestEnd(host: Host, latencyMs: number): void {
@@ -146,4 +163,20 @@ export class LocalityWeightedLoadBalancer implements LoadBalancer, CostReporter 
     for (const e of this.entries) out.set(e.key, e.weight);
     return out;
   }
+}
+
+/**
+ * A 53-bit key → a fraction in [0, 1), well mixed (murmur3's 32-bit finaliser over both halves),
+ * so the locality choice does not correlate with the key's position on a ring.
+ */
+export function mix53(key: number): number {
+  const lo = (key % 4294967296) >>> 0;
+  const hi = Math.floor(key / 4294967296) >>> 0;
+  let x = lo ^ Math.imul(hi, 0x9e3779b1);
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b);
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35);
+  x ^= x >>> 16;
+  return (x >>> 0) / 4294967296;
 }

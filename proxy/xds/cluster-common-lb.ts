@@ -56,3 +56,27 @@ export function translateCommonLbConfig(
   }
   return { healthyPanicThresholdPercent: threshold, localityWeighted: lw !== undefined };
 }
+
+/**
+ * Whether a typed load_balancing_policy asks for locality weighting: RingHash / Maglev carry
+ * `locality_weighted_lb_config`, RoundRobin / LeastRequest / Random carry
+ * `locality_lb_config.locality_weighted_lb_config` (Envoy's LocalityLbConfig).
+ */
+export function typedLocalityWeighted(body: ProtoObject): boolean {
+  if (isMessage(body.locality_weighted_lb_config)) return true;
+  const llc = body.locality_lb_config;
+  return isMessage(llc) && isMessage(llc.locality_weighted_lb_config);
+}
+
+/** common_lb_config's model with locality weighting switched on by the typed policy, if it asks. */
+export function withTypedLocality(
+  common: CommonLbModel | undefined,
+  typedWeighted: boolean,
+): CommonLbModel | undefined {
+  if (!typedWeighted) return common;
+  return { healthyPanicThresholdPercent: common?.healthyPanicThresholdPercent ?? 50, localityWeighted: true };
+}
+
+function isMessage(v: unknown): v is ProtoObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+}

@@ -180,3 +180,63 @@ describe('override host (stateful session)', () => {
     expect(text).toMatch(/c\.common_lb_config\.locality_weighted_lb_config\.x/);
   });
 });
+
+describe('locality weighting with hashing policies and typed policies', () => {
+  function keyed(hashKey: number) {
+    return { hashKey, previousHosts: null, downstreamAddress: '127.0.0.1:1' };
+  }
+
+  it('RING_HASH: a key keeps its host; keys spread over localities by weight and over hosts inside', () => {
+    const c = cluster({ lb_policy: 'RING_HASH', common_lb_config: { locality_weighted_lb_config: {} } });
+    c.updateEndpoints(
+      assignment([
+        { zone: 'A', weight: 60, ports: [1001, 1002] },
+        { zone: 'B', weight: 30, ports: [1003, 1004] },
+        { zone: 'C', weight: 10, ports: [1005, 1006] },
+      ]),
+    );
+    const zones = new Map<string, number>();
+    const ports = new Set<number>();
+    let x = 12345;
+    for (let i = 0; i < 3000; i++) {
+      // A deterministic spread of 53-bit keys (LCG over 2^31, scaled up).
+      x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
+      const key = x * 4194304 + (i % 4194304);
+      const h = c.chooseHost(keyed(key))!;
+      expect(c.chooseHost(keyed(key))).toBe(h);
+      zones.set(h.locality.zone, (zones.get(h.locality.zone) ?? 0) + 1);
+      ports.add(h.port);
+    }
+    expect(ports.size).toBe(6);
+    expect(Math.abs((zones.get('A') ?? 0) - 1800)).toBeLessThan(150);
+    expect(Math.abs((zones.get('B') ?? 0) - 900)).toBeLessThan(120);
+    expect(Math.abs((zones.get('C') ?? 0) - 300)).toBeLessThan(80);
+  });
+
+  it('typed RoundRobin with locality_lb_config.locality_weighted_lb_config weights localities', () => {
+    const c = cluster({
+      load_balancing_policy: {
+        policies: [
+          {
+            typed_extension_config: {
+              name: 'rr',
+              typed_config: {
+                '@type':
+                  'type.googleapis.com/envoy.extensions.load_balancing_policies.round_robin.v3.RoundRobin',
+                locality_lb_config: { locality_weighted_lb_config: {} },
+              },
+            },
+          },
+        ],
+      },
+    });
+    c.updateEndpoints(
+      assignment([
+        { zone: 'A', weight: 3, ports: [1001] },
+        { zone: 'B', weight: 1, ports: [1002] },
+      ]),
+    );
+    const got = picks(c, 40);
+    expect([got.get('A'), got.get('B')]).toEqual([30, 10]);
+  });
+});

@@ -12,7 +12,7 @@ import type {
 import { THRESHOLD_EXTRA_FIELDS, translateThresholdExtras } from '../upstream/circuit-breakers.js';
 import { CLUSTER_HEALTH_FIELDS, translateClusterHealth } from '../upstream/health/translate.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
-import { translateCommonLbConfig } from './cluster-common-lb.js';
+import { translateCommonLbConfig, typedLocalityWeighted, withTypedLocality } from './cluster-common-lb.js';
 import {
   isObject,
   readArray,
@@ -185,7 +185,7 @@ export function translateCluster(
     1024 * 1024,
   );
   const circuitBreakers = translateCircuitBreakers(c, path, issues);
-  const commonLb = translateCommonLbConfig(c, path, issues);
+  const commonLb = withTypedLocality(translateCommonLbConfig(c, path, issues), lb?.localityWeighted === true);
   const health = translateClusterHealth(c, path, issues);
 
   if (issues.errorCount !== before || lb === null) return null;
@@ -217,6 +217,8 @@ interface LbChoice {
   policy: string;
   factory: LbPolicyFactory;
   config: unknown;
+  /** A typed policy asked for locality weighting (its locality_[lb_]config). */
+  localityWeighted?: boolean;
 }
 
 function translateLbPolicy(
@@ -283,7 +285,7 @@ function translateTypedLbPolicy(
       if (factory.typeUrl !== null && typeNameOf(factory.typeUrl) === typeNameOf(url)) {
         const { '@type': _t, ...body } = cfg;
         const config = factory.parseConfig(body, joinPath(pp, 'typed_extension_config.typed_config'), issues);
-        return { policy: factory.name, factory, config };
+        return { policy: factory.name, factory, config, localityWeighted: typedLocalityWeighted(body) };
       }
     }
   }

@@ -4,10 +4,16 @@ import type { Host } from '../../../upstream/host.js';
 import type { LbPolicyFactory, LoadBalancer } from '../../../upstream/load-balancer.js';
 import { RoundRobinLoadBalancer } from './round-robin.js';
 
-/** Parsed round_robin_lb_config. Nothing is configurable yet: slow start and locality config are rejected. */
+/**
+ * Parsed round_robin_lb_config. Nothing is configurable yet: slow start is rejected;
+ * locality_lb_config (locality_weighted_lb_config) is accepted and applied by the cluster
+ * (proxy/upstream/locality-lb.ts), which reads it from the typed config.
+ */
 export type RoundRobinConfig = Readonly<Record<string, never>>;
 
-const NOT_YET = new Set(['slow_start_config', 'locality_lb_config']);
+const NOT_YET = new Set(['slow_start_config']);
+/** Fields handled outside the policy (the cluster's locality weighting). */
+const CLUSTER_HANDLED = new Set(['locality_lb_config']);
 
 /**
  * `lb_policy: ROUND_ROBIN` (the default) or the typed policy
@@ -20,7 +26,7 @@ export const roundRobinFactory: LbPolicyFactory<RoundRobinConfig> = {
   parseConfig(config: ProtoObject | undefined, path: string, issues: Issues): RoundRobinConfig {
     if (config !== undefined) {
       for (const k of Object.keys(config)) {
-        if (config[k] === undefined) continue;
+        if (config[k] === undefined || CLUSTER_HANDLED.has(k)) continue;
         issues.error(
           joinPath(path, k),
           NOT_YET.has(k) ? 'not supported yet' : 'unknown or unsupported field',

@@ -15,6 +15,7 @@ export interface envoy_config_bootstrap_v3_Bootstrap {
   node?: envoy_config_core_v3_Node; // 1
   static_resources?: envoy_config_bootstrap_v3_Bootstrap_StaticResources; // 2
   dynamic_resources?: envoy_config_bootstrap_v3_Bootstrap_DynamicResources; // 3
+  cluster_manager?: envoy_config_bootstrap_v3_ClusterManager; // 4
   admin?: envoy_config_bootstrap_v3_Admin; // 12
 }
 
@@ -29,6 +30,11 @@ export interface envoy_config_bootstrap_v3_Bootstrap_DynamicResources {
   lds_config?: envoy_config_core_v3_ConfigSource; // 1
   cds_config?: envoy_config_core_v3_ConfigSource; // 2
   ads_config?: envoy_config_core_v3_ApiConfigSource; // 3
+}
+
+/** envoy.config.bootstrap.v3.ClusterManager */
+export interface envoy_config_bootstrap_v3_ClusterManager {
+  load_stats_config?: envoy_config_core_v3_ApiConfigSource; // 4
 }
 
 /** envoy.config.bootstrap.v3.Admin */

@@ -49,6 +49,7 @@ export interface envoy_config_cluster_v3_Cluster {
   typed_extension_protocol_options?: { [key: string]: AnyMessage }; // 36
   respect_dns_ttl?: boolean; // 39
   load_balancing_policy?: envoy_config_cluster_v3_LoadBalancingPolicy; // 41
+  lrs_server?: envoy_config_core_v3_ConfigSource; // 42
 }
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType */

@@ -22,6 +22,11 @@ export type envoy_config_core_v3_ApiConfigSource_ApiType =
   | 'AGGREGATED_GRPC'
   | 'AGGREGATED_DELTA_GRPC';
 
+/** envoy.config.core.v3.SelfConfigSource */
+export interface envoy_config_core_v3_SelfConfigSource {
+  transport_api_version?: envoy_config_core_v3_ApiVersion; // 1
+}
+
 /** envoy.config.core.v3.AggregatedConfigSource */
 export type envoy_config_core_v3_AggregatedConfigSource = Record<string, never>;
 
@@ -29,6 +34,7 @@ export type envoy_config_core_v3_AggregatedConfigSource = Record<string, never>;
 export interface envoy_config_core_v3_ConfigSource {
   api_config_source?: envoy_config_core_v3_ApiConfigSource; // 2, oneof config_source_specifier
   ads?: envoy_config_core_v3_AggregatedConfigSource; // 3, oneof config_source_specifier
+  self?: envoy_config_core_v3_SelfConfigSource; // 5, oneof config_source_specifier
   initial_fetch_timeout?: number; // 4, milliseconds
   resource_api_version?: envoy_config_core_v3_ApiVersion; // 6
 }

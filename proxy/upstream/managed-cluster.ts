@@ -19,6 +19,7 @@ import {
   localityWeightsEqual,
   localityWeightsOf,
 } from './locality-lb.js';
+import { buildPriorityLb } from './priority-load.js';
 import type { ConnectionPool } from './upstream-stream.js';
 
 /**
@@ -297,18 +298,34 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     const byKey = new Map<string, Host>();
     for (const h of hosts) byKey.set(h.key, h);
     this.byKey = byKey;
-    this.lb =
+    // Several priority levels (without locality weighting): Envoy's priority load spill-over
+    // (proxy/upstream/priority-load.ts) takes the place of the single-level selection.
+    const m = this.model;
+    const prio =
       common?.localityWeighted === true
-        ? new LocalityWeightedLoadBalancer(
-            eligible,
+        ? null
+        : buildPriorityLb(
             hosts,
-            this.localityWeights,
-            this.model.loadAssignment.overprovisioningFactor,
-            this.model.lbFactory,
-            this.model.lbConfig,
+            m.loadAssignment.overprovisioningFactor,
+            common === undefined ? PANIC_THRESHOLD : common.healthyPanicThresholdPercent / 100,
+            (hs, prev) => m.lbFactory.create(hs, m.lbConfig, prev),
             this.lb,
-          )
-        : this.model.lbFactory.create(eligible, this.model.lbConfig, this.lb);
+          );
+    if (prio !== null) this.panic = prio.panic;
+    this.lb =
+      prio !== null
+        ? prio
+        : common?.localityWeighted === true
+          ? new LocalityWeightedLoadBalancer(
+              eligible,
+              hosts,
+              this.localityWeights,
+              this.model.loadAssignment.overprovisioningFactor,
+              this.model.lbFactory,
+              this.model.lbConfig,
+              this.lb,
+            )
+          : this.model.lbFactory.create(eligible, this.model.lbConfig, this.lb);
     for (const cb of this.listeners) cb();
   }
 }

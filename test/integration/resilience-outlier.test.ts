@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../proxy/network/listener.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
 import type { ClusterManager } from '../../proxy/upstream/cluster-manager.js';
+import { logHealthEvents } from '../../proxy/upstream/health/cluster-health.js';
 import { HealthFlag } from '../../proxy/upstream/host.js';
 import type { OutlierEvent } from '../../proxy/upstream/outlier/detector.js';
 import { request, waitFor } from '../helpers/http.js';
@@ -36,11 +37,13 @@ describe('outlier detection through the proxy', () => {
     const cluster = manager.get('svc')!;
     const events: OutlierEvent[] = [];
     cluster.health!.outlier!.onEvent((e) => events.push(e));
-    return { port: started.port, stats, cluster, events };
+    const logged: string[] = [];
+    logHealthEvents(cluster.health, { info: (_o, msg) => logged.push(msg) });
+    return { port: started.port, stats, cluster, events, logged };
   }
 
   it('a backend that starts answering 503 is ejected after consecutive_5xx: 3 and traffic flows to the others', async () => {
-    const { port, stats, cluster, events } = await setup({
+    const { port, stats, cluster, events, logged } = await setup({
       consecutive_5xx: 3,
       interval: 60_000,
       base_ejection_time: 60_000,
@@ -57,6 +60,7 @@ describe('outlier detection through the proxy', () => {
     const b1 = cluster.allHosts().find((h) => h.port === backends[1].port)!;
     expect(b1.healthFlags & HealthFlag.FailedOutlierCheck).not.toBe(0);
     expect(events.map((e) => [e.action, e.type, e.host])).toEqual([['eject', 'consecutive_5xx', b1.key]]);
+    expect(logged).toEqual(['outlier: host ejected']);
     const before = backends[1].hits;
     for (let i = 0; i < 20; i++) expect((await request(port, { path: '/' })).status).toBe(200);
     expect(backends[1].hits).toBe(before);

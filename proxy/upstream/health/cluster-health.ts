@@ -61,3 +61,29 @@ export class ClusterHealth {
     for (const c of this.checkers) c.stop();
   }
 }
+
+/** What logHealthEvents writes to (a pino logger satisfies it). */
+export interface EventLogger {
+  info(obj: object, msg: string): void;
+}
+
+/**
+ * Logs a cluster's outlier ejections/returns and active health transitions as events, for the
+ * composition root to call once per cluster (the cluster itself has no logger).
+ */
+export function logHealthEvents(health: ClusterHealth | null, log: EventLogger): void {
+  if (health === null) return;
+  health.outlier?.onEvent((e) => {
+    log.info(
+      { ...e },
+      e.action === 'eject'
+        ? e.enforced
+          ? 'outlier: host ejected'
+          : 'outlier: ejection detected, not enforced'
+        : 'outlier: host returned',
+    );
+  });
+  for (const c of health.checkers) {
+    c.onEvent((e) => log.info({ ...e }, `health check: ${e.event}`));
+  }
+}

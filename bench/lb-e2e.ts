@@ -3,7 +3,8 @@
  * → remora (a child process, pinned to one CPU when taskset is available) → three nginx origins
  * on loopback. One remora per policy, same bootstrap apart from the cluster's policy, so the
  * rows differ only in what the pick costs and how it spreads the load.
- * `node dist/bench/lb-e2e.js [--seconds N] [--conc N]`, or runLbE2eBench() from the bench runner.
+ * `node dist/bench/lb-e2e.js [--seconds N] [--conc N] [--rounds N]`, or runLbE2eBench() from the
+ * bench runner.
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +20,12 @@ export interface LbE2eOptions {
   readonly seconds?: number;
   /** wrk connections (default 32). */
   readonly connections?: number;
+  /**
+   * Rounds: every policy is measured once per round, round after round, and the median round is
+   * reported, so a machine whose load drifts over the run does not favour whoever ran first
+   * (default 3).
+   */
+  readonly rounds?: number;
   /** Pin remora to this CPU with taskset (default: the last CPU when taskset exists). */
   readonly pinCpu?: number | null;
   /** Log progress to stderr. */
@@ -27,7 +34,10 @@ export interface LbE2eOptions {
 
 export interface LbE2eRow {
   readonly policy: string;
+  /** The median round (by req/s). */
   readonly result: LoadResult | undefined;
+  /** req/s of every round, in order. */
+  readonly rounds: readonly number[];
   readonly note?: string;
 }
 
@@ -179,9 +189,15 @@ function defaultPinCpu(): number | null {
 export async function runLbE2eBench(options: LbE2eOptions = {}): Promise<LbE2eRow[]> {
   const seconds = options.seconds ?? 5;
   const conc = options.connections ?? 32;
+  const rounds = options.rounds ?? 3;
   const log = options.log ?? ((m: string) => process.stderr.write(`lb-e2e: ${m}\n`));
   if (!have('wrk') || !have('nginx')) {
-    return CASES.map((c) => ({ policy: c.name, result: undefined, note: 'wrk or nginx missing' }));
+    return CASES.map((c) => ({
+      policy: c.name,
+      result: undefined,
+      rounds: [],
+      note: 'wrk or nginx missing',
+    }));
   }
   const pin = options.pinCpu === undefined ? defaultPinCpu() : options.pinCpu;
   const procs = new ProcessSet(pin ?? undefined);
@@ -194,6 +210,10 @@ export async function runLbE2eBench(options: LbE2eOptions = {}): Promise<LbE2eRo
     const origin = procs.start('origin', 'nginx', ['-c', conf, '-g', 'daemon off;'], { pin: false });
     await Promise.all(origins.map((p) => waitForPort(p, 5000, origin)));
     const cli = join(root, 'dist', 'proxy', 'cli.js');
+    // One remora per policy, all up for the whole run (each pinned to the same CPU, idle when
+    // not measured).
+    const ports: Array<number | null> = [];
+    const notes: string[] = [];
     for (const c of CASES) {
       const port = await freePort();
       const remora = procs.start(
@@ -204,23 +224,37 @@ export async function runLbE2eBench(options: LbE2eOptions = {}): Promise<LbE2eRo
       );
       try {
         await waitForPort(port, 10_000, remora);
-        const url = `http://127.0.0.1:${port}/`;
-        log(`${c.name}: wrk -c${conc} ${seconds}s`);
-        await wrk(url, 8, 1); // warm-up: JIT, pools
-        rows.push({ policy: c.name, result: await wrk(url, conc, seconds) });
+        await wrk(`http://127.0.0.1:${port}/`, 8, 1); // warm-up: JIT, pools
+        ports.push(port);
+        notes.push('');
       } catch (err) {
-        rows.push({
-          policy: c.name,
-          result: undefined,
-          note: err instanceof Error ? err.message : String(err),
-        });
-      } finally {
-        const gone = new Promise<void>((r) => remora.child.once('exit', () => r()));
-        if (remora.child.exitCode === null) {
-          remora.child.kill('SIGTERM');
-          await gone;
+        ports.push(null);
+        notes.push(err instanceof Error ? err.message : String(err));
+      }
+    }
+    const results: LoadResult[][] = CASES.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < CASES.length; i++) {
+        const port = ports[i];
+        if (port === null) continue;
+        log(`round ${round + 1}/${rounds} ${CASES[i].name}: wrk -c${conc} ${seconds}s`);
+        try {
+          results[i].push(await wrk(`http://127.0.0.1:${port}/`, conc, seconds));
+        } catch (err) {
+          notes[i] = err instanceof Error ? err.message : String(err);
         }
       }
+    }
+    for (let i = 0; i < CASES.length; i++) {
+      const rs = results[i];
+      const sorted = rs.slice().sort((a, b) => a.rps - b.rps);
+      const median = sorted.length === 0 ? undefined : sorted[Math.floor((sorted.length - 1) / 2)];
+      rows.push({
+        policy: CASES[i].name,
+        result: median,
+        rounds: rs.map((r) => Math.round(r.rps)),
+        ...(notes[i] === '' ? {} : { note: notes[i] }),
+      });
     }
   } finally {
     await procs.stopAll();
@@ -229,13 +263,16 @@ export async function runLbE2eBench(options: LbE2eOptions = {}): Promise<LbE2eRo
 }
 
 export function formatLbE2eTable(rows: readonly LbE2eRow[]): string {
-  const lines = ['| policy | req/s | p50 (ms) | p99 (ms) | errors |', '|---|---:|---:|---:|---:|'];
+  const lines = [
+    '| policy | req/s (median round) | p50 (ms) | p99 (ms) | errors | req/s per round |',
+    '|---|---:|---:|---:|---:|---|',
+  ];
   for (const r of rows) {
     const x = r.result;
-    if (x === undefined) lines.push(`| ${r.policy} | — | — | — | ${r.note ?? 'failed'} |`);
+    if (x === undefined) lines.push(`| ${r.policy} | — | — | — | ${r.note ?? 'failed'} | |`);
     else
       lines.push(
-        `| ${r.policy} | ${Math.round(x.rps)} | ${(x.p50Us / 1000).toFixed(2)} | ${(x.p99Us / 1000).toFixed(2)} | ${x.errors} |`,
+        `| ${r.policy} | ${Math.round(x.rps)} | ${(x.p50Us / 1000).toFixed(2)} | ${(x.p99Us / 1000).toFixed(2)} | ${x.errors} | ${r.rounds.join(', ')} |`,
       );
   }
   return lines.join('\n');
@@ -247,6 +284,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const i = argv.indexOf(flag);
     return i < 0 ? undefined : Number(argv[i + 1]);
   };
-  const rows = await runLbE2eBench({ seconds: num('--seconds'), connections: num('--conc') });
+  const rows = await runLbE2eBench({
+    seconds: num('--seconds'),
+    connections: num('--conc'),
+    rounds: num('--rounds'),
+  });
   process.stdout.write(`${formatLbE2eTable(rows)}\n`);
 }

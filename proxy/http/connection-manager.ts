@@ -55,6 +55,8 @@ export class ConnectionManager implements StreamOwner {
    * only exists for servers that listen themselves, which these do not.
    */
   private readonly h1Conns = new Map<Socket, H1Conn>();
+  /** Connections accepted but not yet given to a codec (no byte received). */
+  private readonly sniffing = new Set<Socket>();
   private readonly streams = new Set<ActiveStream>();
   private readonly maxHeaderBytes: number;
   /**
@@ -143,6 +145,12 @@ export class ConnectionManager implements StreamOwner {
         socket.setTimeout(this.cfg.idleTimeoutMs);
         socket.once('timeout', destroySilent);
       }
+      // Until the first bytes arrive the connection belongs to no codec: track it so that a drain
+      // can close it (it has nothing in flight) and a client that closes before sending anything
+      // does not leave a half-open socket behind.
+      this.sniffing.add(socket);
+      socket.once('close', () => this.sniffing.delete(socket));
+      socket.once('end', endBeforeData);
       this.sniff(socket, EMPTY);
     }
   }
@@ -158,6 +166,8 @@ export class ConnectionManager implements StreamOwner {
         return;
       }
       socket.pause();
+      this.sniffing.delete(socket);
+      socket.removeListener('end', endBeforeData);
       socket.removeListener('timeout', destroySilent);
       socket.setTimeout(0);
       socket.unshift(buf);
@@ -269,7 +279,8 @@ export class ConnectionManager implements StreamOwner {
       }
       conn.inflight++;
       (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
-      res.once('close', onH1ResClose);
+      // `on`, not `once`: a response closes once, and once() allocates a wrapper per request.
+      res.on('close', onH1ResClose);
     }
     const stream = this.newStream(req, res, upgradeSocket);
     const cfg = this.cfg;
@@ -297,13 +308,18 @@ export class ConnectionManager implements StreamOwner {
         return;
       }
     }
-    const headers: OutgoingHttpHeaders = { ...req.headers };
+    const src = req.headers;
     let contentLength = 0;
-    if (headers['transfer-encoding'] !== undefined) contentLength = -1;
-    else if (headers['content-length'] !== undefined) contentLength = Number(headers['content-length']);
-    delete headers['content-length'];
-    const authority = String(headers.host ?? '');
-    delete headers.host;
+    if (src['transfer-encoding'] !== undefined) contentLength = -1;
+    else if (src['content-length'] !== undefined) contentLength = Number(src['content-length']);
+    // Copied without Content-Length and Host (the codec frames, :authority carries the host) rather
+    // than spread and deleted: a delete leaves a slow dictionary object for every later reader.
+    const headers: OutgoingHttpHeaders = {};
+    for (const name in src) {
+      if (name === 'content-length' || name === 'host') continue;
+      headers[name] = src[name];
+    }
+    const authority = src.host ?? '';
     this.startStream(stream, req, headers, req.method ?? 'GET', req.url ?? '/', authority, contentLength);
   }
 
@@ -323,15 +339,14 @@ export class ConnectionManager implements StreamOwner {
     }
     const headers: OutgoingHttpHeaders = {};
     for (const name in raw) {
-      if (name.charCodeAt(0) === 58) continue;
+      // Pseudo-headers, Content-Length and Host are not copied (no delete: see onH1Request).
+      if (name.charCodeAt(0) === 58 || name === 'content-length' || name === 'host') continue;
       headers[name] = raw[name];
     }
     let contentLength = -1;
-    if (headers['content-length'] !== undefined) contentLength = Number(headers['content-length']);
+    if (raw['content-length'] !== undefined) contentLength = Number(raw['content-length']);
     else if (req.stream.endAfterHeaders) contentLength = 0;
-    delete headers['content-length'];
-    const authority = String(raw[':authority'] ?? headers.host ?? '');
-    delete headers.host;
+    const authority = String(raw[':authority'] ?? raw.host ?? '');
     this.startStream(stream, req, headers, req.method, String(raw[':path'] ?? '/'), authority, contentLength);
   }
 
@@ -447,6 +462,7 @@ export class ConnectionManager implements StreamOwner {
   drain(): void {
     if (this.draining) return;
     this.draining = true;
+    for (const s of this.sniffing) s.destroy();
     for (const c of this.h1Conns.values()) {
       if (c.inflight === 0) {
         this.stats.downstream_cx_drain_close.inc();
@@ -462,6 +478,7 @@ export class ConnectionManager implements StreamOwner {
   /** Closes every connection now. */
   forceClose(): void {
     this.draining = true;
+    for (const s of this.sniffing) s.destroy();
     for (const c of this.h1Conns.values()) c.socket.destroy();
     for (const s of this.sessions) s.destroy();
   }
@@ -476,4 +493,9 @@ function setConnectionWindow(this: ServerHttp2Session): void {
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;
 const EMPTY = Buffer.alloc(0);
+
+/** The peer closed its side before sending a byte: there is nothing to answer. */
+function endBeforeData(this: Socket): void {
+  this.destroy();
+}
 const NO_UPGRADES: readonly string[] = [];

@@ -19,6 +19,7 @@ import { buildStaticConfig } from './static-config.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { versionInfo } from './version.js';
 import { accessLogTranslator } from './xds/access-log.js';
+import { loadStatsStoreFor, startLoadReporting } from './xds/dynamic/lrs-wiring.js';
 import { startDynamicResources, xdsSnapshotPath } from './xds/dynamic/wiring.js';
 
 export async function validateConfig(opts: CliOptions): Promise<Issues> {
@@ -54,7 +55,13 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     throw new ConfigError('bootstrap', issues);
   }
 
-  const clusterManager = new ClusterManager({ stats, discoveries: registries.clusterDiscoveries });
+  // Load reporting (cluster_manager.load_stats_config): per-locality counters on every host.
+  const loadStats = loadStatsStoreFor(config.loadStats);
+  const clusterManager = new ClusterManager({
+    stats,
+    discoveries: registries.clusterDiscoveries,
+    loadStats,
+  });
   for (const m of config.clusters) clusterManager.addOrUpdate(m);
   // Envoy's cluster warming: listeners open only once every static cluster has its first host
   // list (a DNS cluster resolved, or its first lookup failed), so the first requests are not 503s.
@@ -77,6 +84,17 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     snapshotPath: xdsSnapshotPath(opts),
     version: versionInfo().version,
   });
+
+  const lrs =
+    config.loadStats === null || loadStats === null
+      ? null
+      : startLoadReporting({
+          settings: config.loadStats,
+          store: loadStats,
+          node: config.bootstrap.node,
+          log: logs.component('lrs'),
+          version: versionInfo().version,
+        });
 
   let lifecycle: Lifecycle | null = null;
   const admin = await startAdmin({
@@ -107,6 +125,7 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     } catch (err) {
       for (const l of listeners) l.forceClose();
       dynamic.close();
+      lrs?.close();
       await admin?.close();
       clusterManager.shutdown();
       await outputs.closeAll();
@@ -128,6 +147,7 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     listeners: () => [...listeners, ...dynamic.drainables()],
     afterDrain: [
       { name: 'xds', run: () => dynamic.close() },
+      { name: 'load reporting', run: () => lrs?.close() },
       { name: 'admin', run: () => admin?.close() },
       { name: 'upstream', run: () => clusterManager.shutdown() },
       { name: 'access logs', run: () => outputs.closeAll() },

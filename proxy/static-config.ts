@@ -18,6 +18,7 @@ import type { ClusterSpecModel, RouteConfigModel } from './router/route-model.js
 import type { RouteTable } from './router/types.js';
 import { translateCluster } from './xds/cluster.js';
 import { type AdsSettings, readAdsSettings } from './xds/dynamic/ads-bootstrap.js';
+import { type LoadStatsSettings, readLoadStatsSettings } from './xds/dynamic/lrs-bootstrap.js';
 import { translateListener } from './xds/listener.js';
 import { translateRouteConfiguration } from './xds/route-configuration.js';
 
@@ -27,6 +28,8 @@ export interface StaticConfig {
   readonly listeners: readonly ListenerModel[];
   /** dynamic_resources as the ADS client follows it (proxy/xds/dynamic); null when absent. */
   readonly ads: AdsSettings | null;
+  /** cluster_manager.load_stats_config as the LRS client follows it; null when absent. */
+  readonly loadStats: LoadStatsSettings | null;
 }
 
 export interface StaticConfigDeps {
@@ -88,8 +91,12 @@ export function buildStaticConfig(
     bootstrap.dynamicResources === null
       ? null
       : readAdsSettings(bootstrap.dynamicResources, clusters, issues);
+  const loadStats =
+    bootstrap.loadStatsConfig === null
+      ? null
+      : readLoadStatsSettings(bootstrap.loadStatsConfig, clusters, issues);
   if (!issues.ok) return { config: null, issues };
-  return { config: { bootstrap, clusters, listeners, ads }, issues };
+  return { config: { bootstrap, clusters, listeners, ads, loadStats }, issues };
 }
 
 /**

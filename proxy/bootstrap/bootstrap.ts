@@ -47,6 +47,8 @@ export interface Bootstrap {
   readonly staticClusters: readonly StaticResource[];
   /** dynamic_resources (lds_config, cds_config, ads_config) as decoded; null when absent. */
   readonly dynamicResources: ProtoObject | null;
+  /** cluster_manager.load_stats_config (an ApiConfigSource) as decoded; null when absent. */
+  readonly loadStatsConfig: ProtoObject | null;
   /** The whole decoded bootstrap (after --config-yaml merging), for /config_dump. */
   readonly proto: ProtoObject;
 }
@@ -70,8 +72,10 @@ export function buildBootstrap(proto: ProtoObject, issues: Issues): Bootstrap | 
   const staticListeners = resources(statics.listeners, 'static_resources.listeners', 'listener', issues);
   const staticClusters = resources(statics.clusters, 'static_resources.clusters', 'cluster', issues);
   const dynamicResources = proto.dynamic_resources === undefined ? null : obj(proto.dynamic_resources);
+  const lsc = obj(proto.cluster_manager).load_stats_config;
+  const loadStatsConfig = lsc === undefined ? null : obj(lsc);
   if (issues.errorCount > before) return null;
-  return { node, admin, staticListeners, staticClusters, dynamicResources, proto };
+  return { node, admin, staticListeners, staticClusters, dynamicResources, loadStatsConfig, proto };
 }
 
 /** The bootstrap with the command line's node overrides applied (node and proto.node both). */

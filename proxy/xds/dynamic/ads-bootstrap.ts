@@ -69,8 +69,44 @@ export function readAdsSettings(
   const tv = ads.transport_api_version;
   if (tv !== undefined && tv !== 'V3')
     issues.error(joinPath(apath, 'transport_api_version'), 'only V3 is supported');
-  const services = Array.isArray(ads.grpc_services) ? ads.grpc_services : [];
-  const gpath = joinPath(apath, 'grpc_services');
+  const service = readGrpcServiceCluster(ads, apath, staticClusters, issues, 'ADS');
+  if (issues.errorCount > before) return null;
+  return {
+    target: service.target,
+    clusterName: service.clusterName,
+    apiType: apiType as 'GRPC' | 'DELTA_GRPC',
+    setNodeOnFirstMessageOnly: ads.set_node_on_first_message_only === true,
+    initialMetadata: service.initialMetadata,
+    lds,
+    cds,
+    ldsInitialFetchTimeoutMs: ldsTimeout,
+    cdsInitialFetchTimeoutMs: cdsTimeout,
+  };
+}
+
+/** The gRPC service of an ApiConfigSource: its static cluster and the target that cluster names. */
+export interface GrpcServiceCluster {
+  /** host:port of the cluster's first endpoint (gRPC target); '' when it could not be derived. */
+  readonly target: string;
+  readonly clusterName: string;
+  /** initial_metadata of the grpc_service, sent on the stream. */
+  readonly initialMetadata: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * Reads `grpc_services` of the ApiConfigSource at `path`: exactly one envoy_grpc service naming a
+ * static HTTP/2 cluster with an endpoint. Shared by the ADS stream and load reporting
+ * (cluster_manager.load_stats_config); `role` names the stream in messages.
+ */
+export function readGrpcServiceCluster(
+  src: ProtoObject,
+  path: string,
+  staticClusters: readonly ClusterModel[],
+  issues: Issues,
+  role: string,
+): GrpcServiceCluster {
+  const services = Array.isArray(src.grpc_services) ? src.grpc_services : [];
+  const gpath = joinPath(path, 'grpc_services');
   let clusterName = '';
   const metadata: Array<readonly [string, string]> = [];
   if (services.length === 0) issues.error(gpath, 'exactly one grpc_service is required');
@@ -91,11 +127,11 @@ export function readAdsSettings(
     const c = staticClusters.find((m) => m.name === clusterName);
     const cp = joinPath(joinPath(joinPath(gpath, 0), 'envoy_grpc'), 'cluster_name');
     if (c === undefined)
-      issues.error(cp, `unknown cluster '${clusterName}': the ADS cluster must be a static cluster`);
+      issues.error(cp, `unknown cluster '${clusterName}': the ${role} cluster must be a static cluster`);
     else if (!ADS_CLUSTER_TYPES.has(c.type))
       issues.error(
         cp,
-        `cluster '${clusterName}' is ${c.type}; the ADS cluster must be STATIC, STRICT_DNS or LOGICAL_DNS`,
+        `cluster '${clusterName}' is ${c.type}; the ${role} cluster must be STATIC, STRICT_DNS or LOGICAL_DNS`,
       );
     else if (c.protocol !== 'http2')
       issues.error(
@@ -111,18 +147,7 @@ export function readAdsSettings(
           : `${first.address}:${first.port}`;
     }
   }
-  if (issues.errorCount > before) return null;
-  return {
-    target,
-    clusterName,
-    apiType: apiType as 'GRPC' | 'DELTA_GRPC',
-    setNodeOnFirstMessageOnly: ads.set_node_on_first_message_only === true,
-    initialMetadata: metadata,
-    lds,
-    cds,
-    ldsInitialFetchTimeoutMs: ldsTimeout,
-    cdsInitialFetchTimeoutMs: cdsTimeout,
-  };
+  return { target, clusterName, initialMetadata: metadata };
 }
 
 /** Checks an lds/cds ConfigSource and returns its initial_fetch_timeout in ms. */

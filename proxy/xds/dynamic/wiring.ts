@@ -60,7 +60,8 @@ export interface DynamicResources {
   close(): Promise<void>;
 }
 
-function nodeIdentity(n: BootstrapNode): NodeIdentity {
+/** The bootstrap node as every control-plane stream presents it (ADS and load reporting). */
+export function nodeIdentity(n: BootstrapNode): NodeIdentity {
   const locality: { region?: string; zone?: string; sub_zone?: string } = {};
   if (n.locality.region !== '') locality.region = n.locality.region;
   if (n.locality.zone !== '') locality.zone = n.locality.zone;

@@ -8,8 +8,8 @@ import type { HcmConfig } from '../model/listener.js';
  * x-envoy-* headers from untrusted clients.
  */
 
-/** Always connection-specific; never forwarded in either direction. */
-const HOP_BY_HOP = new Set([
+/** Always connection-specific; never forwarded in either direction (an array: iterated per request). */
+const HOP_BY_HOP: readonly string[] = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -17,7 +17,7 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'te',
   'http2-settings',
-]);
+];
 
 /**
  * Removes hop-by-hop headers from `headers` in place: the fixed set plus every field named in
@@ -51,7 +51,8 @@ export function stripHopByHop(
     const v = String(headers.te).trim().toLowerCase();
     if (v === 'trailers') te = 'trailers';
   }
-  for (const name of HOP_BY_HOP) {
+  for (let i = 0; i < HOP_BY_HOP.length; i++) {
+    const name = HOP_BY_HOP[i];
     if (headers[name] !== undefined) delete headers[name];
   }
   if (te !== undefined) headers.te = te;
@@ -67,7 +68,8 @@ export function stripResponseHopByHop(headers: OutgoingHttpHeaders): void {
       if (name !== '' && name !== 'content-length') delete headers[name];
     }
   }
-  for (const name of HOP_BY_HOP) {
+  for (let i = 0; i < HOP_BY_HOP.length; i++) {
+    const name = HOP_BY_HOP[i];
     if (headers[name] !== undefined) delete headers[name];
   }
 }

@@ -27,17 +27,35 @@ const SINGLE = new Set([
   'user-agent',
 ]);
 
+/** Connection-level response fields, never folded into the headers handed on (unless keepHopByHop). */
+function isConnectionField(name: string): boolean {
+  return (
+    name === 'connection' ||
+    name === 'keep-alive' ||
+    name === 'transfer-encoding' ||
+    name === 'proxy-connection'
+  );
+}
+
 /**
  * Raw [name, value, name, value, ...] lines → IncomingHttpHeaders with lower-case names:
  * set-cookie as an array, single-valued fields first-wins, the rest joined with ', '. The fields
  * that belong to the connection (Connection and what it names, Keep-Alive, Transfer-Encoding,
  * Proxy-Connection) are left out unless `keepHopByHop` (101 responses keep Connection/Upgrade).
+ * They are skipped while building rather than deleted after: a `delete` turns the object into a
+ * slow dictionary for every later reader (router, node's writeHead), and almost every upstream
+ * response carries `Connection: keep-alive`.
  */
 export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): IncomingHttpHeaders {
   const h: IncomingHttpHeaders = {};
+  let conn: string | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
     const value = raw[i + 1];
+    if (!keepHopByHop && isConnectionField(name)) {
+      if (name === 'connection') conn = conn === null ? value : `${conn},${value}`;
+      continue;
+    }
     const prev = h[name];
     if (prev === undefined) {
       h[name] = name === 'set-cookie' ? [value] : value;
@@ -47,18 +65,13 @@ export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): Inco
       h[name] = `${prev}, ${value}`;
     }
   }
-  if (keepHopByHop) return h;
-  const conn = h.connection;
-  if (conn !== undefined) {
+  if (conn !== null) {
+    // Fields the upstream named in Connection are hop-by-hop too (rare beyond keep-alive/close).
     for (const part of conn.split(',')) {
       const n = part.trim().toLowerCase();
-      if (n !== '' && n !== 'content-length') delete h[n];
+      if (n !== '' && n !== 'content-length' && h[n] !== undefined) delete h[n];
     }
-    delete h.connection;
   }
-  if (h['transfer-encoding'] !== undefined) delete h['transfer-encoding'];
-  if (h['keep-alive'] !== undefined) delete h['keep-alive'];
-  if (h['proxy-connection'] !== undefined) delete h['proxy-connection'];
   return h;
 }
 

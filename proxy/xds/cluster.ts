@@ -64,6 +64,10 @@ const CLUSTER_FIELDS = new Set([
   'per_connection_buffer_limit_bytes',
   'circuit_breakers',
   'common_lb_config',
+  // Where to report this cluster's load. Accepted and not followed, as in Envoy (the field is
+  // not-implemented there): the proxy reports every cluster to cluster_manager.load_stats_config,
+  // which is the server that sends `lrs_server: {self: {}}` when it is the control plane.
+  'lrs_server',
 ]);
 /** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
 const NOT_YET = ['transport_socket', 'transport_socket_matches'];

@@ -97,7 +97,6 @@ export class RetryingStream implements UpstreamStream {
   private done = false;
   private responded = false;
   private paused = false;
-  private drainCb: (() => void) | null = null;
   /** A retry slot taken for the try that the backoff will start. */
   private slotPending = false;
 
@@ -141,7 +140,6 @@ export class RetryingStream implements UpstreamStream {
   }
 
   onDrain(cb: () => void): void {
-    this.drainCb = cb;
     const s = this.current?.stream;
     if (s === null || s === undefined) queueMicrotask(cb);
     else s.onDrain(cb);
@@ -193,7 +191,6 @@ export class RetryingStream implements UpstreamStream {
       for (const c of this.chunks) stream.write(c);
       if (this.ended) stream.end(this.trailers);
     }
-    if (this.drainCb !== null && this.retries > 0) stream.onDrain(this.drainCb);
   }
 
   /** Cancels a try's timer and breaker slot; resets its stream when asked. */

@@ -119,7 +119,7 @@ export class FaultFilter implements HttpFilter {
     if (d === null || !hit(d.percentage, headerInt(head.headers, H_DELAY_PCT))) return 0;
     if (d.fixedMs > 0) return d.fixedMs;
     const h = headerInt(head.headers, H_DELAY);
-    return h > 0 ? h : 0;
+    return Math.max(h, 0);
   }
 
   /** The abort to send: [http status, grpc status]; null when header_abort finds no header. */

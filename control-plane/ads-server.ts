@@ -19,6 +19,16 @@ export interface AdsServerOptions {
   readonly identifier?: string;
   readonly onNack?: (nodeId: string, typeUrl: string, nack: NackRecord) => void;
   readonly onStream?: (event: 'open' | 'close', session: Session) => void;
+  /**
+   * More gRPC services served on the same server and port as ADS (e.g. load reporting, which
+   * proxies find through the same cluster as ADS, and `lrs_server: {self: {}}` means this server).
+   */
+  readonly extraServices?: readonly ExtraGrpcService[];
+}
+
+export interface ExtraGrpcService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
 }
 
 export class AdsServer {
@@ -106,6 +116,7 @@ export class AdsServer {
       'grpc.max_receive_message_length': -1,
     });
     server.addService(adsServiceDefinition(), this.implementation());
+    for (const s of this.options.extraServices ?? []) server.addService(s.definition, s.implementation);
     const host = address.includes(':') ? `[${address}]` : address;
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) =>

@@ -18,6 +18,11 @@ Options:
   --xds-port N         ADS gRPC port (default 18000; 0 picks a free port)
   --status-port N      HTTP status port: /status, /snapshot, /healthz (default 18001; 0 = free port)
   --address ADDR       address both servers bind (default 127.0.0.1)
+  --lrs                load reporting and global load balancing (docs/lrs.md): serve LRS on the
+                       xDS port, ask proxies for load every interval, and move each service's
+                       locality weights (EDS) away from zones that fail or are overloaded
+  --lrs-interval-ms N  how often proxies report and weights are decided (default 10000)
+  --lrs-window-ms N    the window of reported load each decision looks at (default 30000)
   --help               print this help
   --version            print the version
 `;
@@ -31,6 +36,14 @@ function port(value: string | undefined, name: string, def: number): number {
   if (value === undefined) return def;
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) fail(`--${name} must be a port number (0..65535), got "${value}"`);
+  return n;
+}
+
+function millis(value: string | undefined, name: string, def: number): number {
+  if (value === undefined) return def;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 86_400_000)
+    fail(`--${name} must be a number of milliseconds (1..86400000), got "${value}"`);
   return n;
 }
 
@@ -55,6 +68,15 @@ async function main(): Promise<void> {
     return;
   }
   if (v.mesh === undefined) fail('--mesh FILE is required');
+  if (v.lrs !== true && (v['lrs-interval-ms'] !== undefined || v['lrs-window-ms'] !== undefined))
+    fail('--lrs-interval-ms and --lrs-window-ms need --lrs');
+  const lrs =
+    v.lrs === true
+      ? {
+          intervalMs: millis(v['lrs-interval-ms'], 'lrs-interval-ms', 10_000),
+          windowMs: millis(v['lrs-window-ms'], 'lrs-window-ms', 30_000),
+        }
+      : undefined;
   const log = {
     info: (m: string) => process.stderr.write(`[${stamp()}] info: ${m}\n`),
     warn: (m: string) => process.stderr.write(`[${stamp()}] warning: ${m}\n`),
@@ -67,6 +89,7 @@ async function main(): Promise<void> {
       xdsPort: port(v['xds-port'], 'xds-port', 18000),
       statusPort: port(v['status-port'], 'status-port', 18001),
       log,
+      lrs,
     });
   } catch (e) {
     if (e instanceof MeshFileError) {
@@ -99,6 +122,9 @@ function parse() {
       'xds-port': { type: 'string' },
       'status-port': { type: 'string' },
       address: { type: 'string' },
+      lrs: { type: 'boolean' },
+      'lrs-interval-ms': { type: 'string' },
+      'lrs-window-ms': { type: 'string' },
       help: { type: 'boolean' },
       version: { type: 'boolean' },
     },

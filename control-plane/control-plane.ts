@@ -4,6 +4,7 @@
  */
 import { versionInfo } from '../proxy/version.js';
 import { AdsServer } from './ads-server.js';
+import { GlobalBalancing, type GlobalBalancingOptions } from './global-balancing.js';
 import { MeshWatcher } from './mesh-watcher.js';
 import type { NackRecord } from './session.js';
 import type { Snapshot } from './snapshot.js';
@@ -24,6 +25,12 @@ export interface ControlPlaneOptions {
   readonly debounceMs?: number;
   readonly stageTimeoutMs?: number;
   readonly log?: ControlPlaneLog;
+  /**
+   * Load reporting and global load balancing (docs/lrs.md): LRS on the ADS port, clusters served
+   * with lrs_server self and locality-weighted balancing, locality weights from reported load.
+   * Off when absent.
+   */
+  readonly lrs?: GlobalBalancingOptions;
 }
 
 export class MeshFileError extends Error {
@@ -39,6 +46,8 @@ export class MeshFileError extends Error {
 export interface RunningControlPlane {
   readonly ads: AdsServer;
   readonly watcher: MeshWatcher;
+  /** Load reporting and global balancing; null when options.lrs was not given. */
+  readonly balancing: GlobalBalancing | null;
   readonly xdsPort: number;
   readonly statusPort: number;
   close(): Promise<void>;
@@ -53,9 +62,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   let first: Snapshot | null = null;
   let firstErrors: readonly string[] = [];
   let ads: AdsServer | null = null;
+  const balancing =
+    options.lrs === undefined
+      ? null
+      : new GlobalBalancing({
+          ...options.lrs,
+          onWeights: (cluster, weights, decisions) => {
+            const shown = [...weights].map(([k, w]) => `${k}=${w}`).join(' ');
+            log.info(`global balancing: ${cluster} locality weights ${shown}`);
+            options.lrs?.onWeights?.(cluster, weights, decisions);
+          },
+          onError: (err) => log.warn(`global balancing round failed: ${(err as Error).message}`),
+        });
   const watcher = new MeshWatcher(options.meshPath, {
     debounceMs: options.debounceMs,
-    onSnapshot(snapshot) {
+    onSnapshot(built, mesh) {
+      // With global balancing the snapshot carries the decided locality weights.
+      const snapshot = balancing === null ? built : balancing.setMesh(mesh);
       if (ads === null) first = snapshot;
       else {
         ads.setSnapshot(snapshot);
@@ -78,12 +101,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       log.warn(
         `${node} NACKed ${TYPE_SHORT_NAMES[typeUrl] ?? typeUrl} version ${nack.version}: ${nack.message}`,
       ),
+    extraServices: balancing === null ? [] : [balancing.service()],
   });
   ads = server;
   const status = new StatusServer({
     ads: server,
     mesh: () => watcher.status(),
     version: versionInfo().version,
+    lrs: balancing === null ? undefined : () => balancing.status(),
   });
   let xdsPort: number;
   let statusPort: number;
@@ -91,19 +116,23 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     xdsPort = await server.listen(address, options.xdsPort ?? 18000);
     statusPort = await status.listen(address, options.statusPort ?? 18001);
   } catch (e) {
+    balancing?.close();
     await server.close();
     await status.close();
     throw e;
   }
+  balancing?.start((snapshot) => server.setSnapshot(snapshot));
   watcher.start();
   log.info(`serving ${describe(first)}`);
   return {
     ads: server,
     watcher,
+    balancing,
     xdsPort,
     statusPort,
     async close() {
       watcher.close();
+      balancing?.close();
       await status.close();
       await server.close();
     },

@@ -94,7 +94,19 @@ function routeEntry(r: MeshRouteRule): ProtoObject {
   return { match: { prefix: r.prefix }, route: action };
 }
 
-export function clusterResource(s: MeshService): ProtoObject {
+/** How the snapshot is built beyond the mesh itself. */
+export interface ResourceOptions {
+  /**
+   * Load reporting and global balancing are on: clusters say `lrs_server: {self: {}}` (report load
+   * to this server; what proxyless gRPC needs, and Envoy honours) and balance by locality weight
+   * (common_lb_config.locality_weighted_lb_config), so the weights this server decides take effect.
+   */
+  readonly lrs?: boolean;
+  /** Per cluster, locality key (`region/zone/sub_zone`) → load_balancing_weight to serve instead of the mesh's. */
+  readonly localityWeights?: (cluster: string) => ReadonlyMap<string, number> | undefined;
+}
+
+export function clusterResource(s: MeshService, options: ResourceOptions = {}): ProtoObject {
   const cluster: ProtoObject = {
     name: s.name,
     type: 'EDS',
@@ -102,6 +114,10 @@ export function clusterResource(s: MeshService): ProtoObject {
     connect_timeout: s.connect_timeout_ms,
     lb_policy: LB_POLICIES[s.lb_policy],
   };
+  if (options.lrs === true) {
+    cluster.lrs_server = { self: {} };
+    cluster.common_lb_config = { locality_weighted_lb_config: {} };
+  }
   if (s.protocol === 'http2') {
     cluster.typed_extension_protocol_options = {
       [HTTP_OPTIONS_KEY]: {
@@ -113,12 +129,31 @@ export function clusterResource(s: MeshService): ProtoObject {
   return cluster;
 }
 
+/** The locality key the LRS sink and the balancer use: `region/zone/sub_zone`. */
+export function meshLocalityKey(l: { region: string; zone: string; sub_zone: string }): string {
+  return `${l.region}/${l.zone}/${l.sub_zone}`;
+}
+
+/**
+ * The mesh's own weight of each locality of a service: the sum of its endpoints' weights (over
+ * every priority), the weight the global balancer starts from.
+ */
+export function configuredLocalityWeights(s: MeshService): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const e of s.endpoints) {
+    const k = meshLocalityKey(e.locality);
+    out.set(k, (out.get(k) ?? 0) + e.weight);
+  }
+  return out;
+}
+
 /**
  * One LocalityLbEndpoints per (locality, priority), in first-seen order. The locality's weight is
  * the sum of its endpoints' weights: gRPC ignores a locality without a weight, and Envoy uses it
- * only when locality-weighted balancing is on.
+ * only when locality-weighted balancing is on. With global balancing, `weights` (the balancer's
+ * decision, per locality key) replaces that sum.
  */
-export function loadAssignmentResource(s: MeshService): ProtoObject {
+export function loadAssignmentResource(s: MeshService, weights?: ReadonlyMap<string, number>): ProtoObject {
   const groups = new Map<string, { first: MeshEndpoint; members: MeshEndpoint[] }>();
   for (const e of s.endpoints) {
     const key = JSON.stringify([e.locality.region, e.locality.zone, e.locality.sub_zone, e.priority]);
@@ -131,7 +166,8 @@ export function loadAssignmentResource(s: MeshService): ProtoObject {
     endpoints.push({
       locality: { ...first.locality },
       priority: first.priority,
-      load_balancing_weight: members.reduce((sum, e) => sum + e.weight, 0),
+      load_balancing_weight:
+        weights?.get(meshLocalityKey(first.locality)) ?? members.reduce((sum, e) => sum + e.weight, 0),
       lb_endpoints: members.map((e) => ({
         endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
         health_status: HEALTH_STATUSES[e.health_status],

@@ -14,6 +14,7 @@ import {
   clusterResource,
   listenerResource,
   loadAssignmentResource,
+  type ResourceOptions,
   routeResource,
 } from './resources.js';
 import { CLUSTER_TYPE, ENDPOINT_TYPE, LISTENER_TYPE, PUSH_ORDER, ROUTE_TYPE } from './type-urls.js';
@@ -122,14 +123,15 @@ export function unionOf(prev: ResourceMap, next: ResourceMap): ResourceMap {
   return out;
 }
 
-export function buildSnapshot(mesh: Mesh): Snapshot {
+export function buildSnapshot(mesh: Mesh, options: ResourceOptions = {}): Snapshot {
   const lds = new Map<string, SnapshotResource>();
   const rds = new Map<string, SnapshotResource>();
   const cds = new Map<string, SnapshotResource>();
   const eds = new Map<string, SnapshotResource>();
   for (const s of mesh.services) {
-    cds.set(s.name, makeResource(CLUSTER_TYPE, s.name, clusterResource(s)));
-    eds.set(s.name, makeResource(ENDPOINT_TYPE, s.name, loadAssignmentResource(s)));
+    cds.set(s.name, makeResource(CLUSTER_TYPE, s.name, clusterResource(s, options)));
+    const weights = options.localityWeights?.(s.name);
+    eds.set(s.name, makeResource(ENDPOINT_TYPE, s.name, loadAssignmentResource(s, weights)));
     if (s.grpc) {
       lds.set(s.name, makeResource(LISTENER_TYPE, s.name, apiListenerResource(s), true));
       rds.set(s.name, makeResource(ROUTE_TYPE, s.name, apiRouteResource(s)));

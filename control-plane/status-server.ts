@@ -12,6 +12,8 @@ export interface StatusSources {
   readonly ads: AdsServer;
   readonly mesh?: () => MeshStatus;
   readonly version: string;
+  /** Load reporting and global balancing (control-plane/global-balancing.ts), when on. */
+  readonly lrs?: () => object;
 }
 
 export class StatusServer {
@@ -36,6 +38,7 @@ export class StatusServer {
           started_at: this.startedAt,
           mesh: this.sources.mesh?.() ?? null,
           ...this.sources.ads.status(),
+          load_reporting: this.sources.lrs?.() ?? null,
         });
         return;
       case '/snapshot':

@@ -231,7 +231,6 @@ export class RetryingStream implements UpstreamStream {
     if (this.current !== a || this.done) return;
     const kind = reason === 'connect_failure' || reason === 'connect_timeout' ? 'connect_failure' : 'reset';
     if (!this.responded && reason !== 'overflow' && this.policy.retriableFailure(kind) && this.mayRetry()) {
-      if (kind === 'connect_failure') a.host.cxConnectFail++;
       const f = OUTLIER_FAILURE[reason];
       if (f !== null) a.host.outlier?.putLocalFailure(f);
       a.stream = null; // already failed; nothing to reset

@@ -1,3 +1,4 @@
+import type { GrpcTimeoutModel } from './grpc-timeout.js';
 import type { HashPolicyModel } from './hash-policy-model.js';
 import type { RetryPolicyModel } from './retry-policy.js';
 
@@ -104,6 +105,8 @@ export interface ForwardActionModel {
   readonly hashPolicies?: readonly HashPolicyModel[];
   /** retry_policy (route level, else the virtual host's); absent = no retries (proxy/router/retry-policy.ts). */
   readonly retryPolicy?: RetryPolicyModel;
+  /** max_stream_duration.grpc_timeout_header_max/_offset (proxy/router/grpc-timeout.ts). */
+  readonly grpcTimeout?: GrpcTimeoutModel;
 }
 
 export interface RedirectActionModel {

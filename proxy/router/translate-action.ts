@@ -3,6 +3,7 @@ import { headerNameProblem } from '../config/header-validation.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
 import { translateRe2, translateRe2Rewrite } from '../config/regex.js';
+import { translateMaxStreamDuration } from './grpc-timeout.js';
 import { translateHashPolicies } from './hash-policy-translate.js';
 import {
   checkFields,
@@ -163,6 +164,7 @@ export function translateRouteAction(
       'cluster_not_found_response_code',
       'hash_policy',
       'retry_policy',
+      'max_stream_duration',
     ],
     path,
     issues,
@@ -216,6 +218,7 @@ export function translateRouteAction(
     clusterNotFoundStatus: clusterNotFoundStatus ?? 503,
     hashPolicies: translateHashPolicies(msg, path, issues),
     ...routeRetryPolicy(msg, path, issues, ctx),
+    ...translateMaxStreamDuration(msg, path, issues),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { compileRe2Global, translateRe2, translateRe2Rewrite } from '../config/regex.js';
+import type { GrpcTimeoutModel } from './grpc-timeout.js';
 import { HashPolicy } from './hash-policy.js';
 import { headerMutations } from './header-mutations.js';
 import { RetryPolicy } from './retry-policy.js';
@@ -73,6 +74,8 @@ export class ForwardAction {
   readonly hashPolicy: HashPolicy | null;
   /** The compiled retry_policy, or null when the route retries nothing. */
   readonly retryPolicy: RetryPolicy | null;
+  /** gRPC requests: grpc-timeout as the route timeout, capped; null when the route does not ask. */
+  readonly grpcTimeout: GrpcTimeoutModel | null;
   private readonly spec: number; // 0 fixed, 1 header, 2 weighted
   private readonly cluster: string;
   private readonly names: readonly string[];
@@ -91,6 +94,7 @@ export class ForwardAction {
     this.clusterNotFoundStatus = m.clusterNotFoundStatus;
     this.hashPolicy = HashPolicy.compile(m.hashPolicies);
     this.retryPolicy = RetryPolicy.compile(m.retryPolicy);
+    this.grpcTimeout = m.grpcTimeout ?? null;
     this.prefixRewrite = m.prefixRewrite;
     this.regex = m.regexRewrite === null ? null : new RegexRewriter(m.regexRewrite);
     this.matchedLength = matchedLength;

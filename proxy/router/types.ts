@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type { GrpcTimeoutModel } from './grpc-timeout.js';
 import type { HashPolicy } from './hash-policy.js';
 import type { RetryPolicy } from './retry-policy.js';
 
@@ -84,6 +85,8 @@ export type RouteAction =
       readonly hashPolicy?: HashPolicy | null;
       /** retry_policy compiled (proxy/router/retry-policy.ts); absent or null = no retries. */
       readonly retryPolicy?: RetryPolicy | null;
+      /** max_stream_duration.grpc_timeout_header_max: gRPC requests take grpc-timeout as the timeout. */
+      readonly grpcTimeout?: GrpcTimeoutModel | null;
     }
   | {
       readonly kind: 'redirect';

@@ -5,6 +5,7 @@ import { stripResponseHopByHop } from '../../../../http/headers.js';
 import { LocalBody } from '../../../../http/local-reply.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
+import { grpcRouteTimeoutMs } from '../../../../router/grpc-timeout.js';
 import { appendSetCookie, requestLbContext } from '../../../../router/hash-policy-context.js';
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import { RetryingStream } from '../../../../router/retry-stream.js';
@@ -169,7 +170,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     host.rqTotal++;
     host.load?.begin();
     this.startMono = performance.now();
-    const timeoutMs = requestTimeoutMs(headers, action.timeoutMs);
+    // A route with grpc_timeout_header_max times gRPC requests by their grpc-timeout (Envoy).
+    const grpcTimeout = action.grpcTimeout ?? null;
+    const routeTimeoutMs =
+      grpcTimeout !== null && head.grpc ? grpcRouteTimeoutMs(headers, grpcTimeout) : action.timeoutMs;
+    const timeoutMs = requestTimeoutMs(headers, routeTimeoutMs);
     if (timeoutMs > 0) {
       this.timer = new TimerEntry(this, 0);
       sharedWheel.schedule(this.timer, timeoutMs);

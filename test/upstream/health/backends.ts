@@ -11,6 +11,8 @@ export class Backend {
   bodies: string[] = [];
   /** x-envoy-attempt-count of each request ('' when absent). */
   attempts: string[] = [];
+  /** Requests answered from pathStatus (health checks). */
+  hcHits = 0;
   /** Per-path status overrides (e.g. the health check path). */
   readonly pathStatus = new Map<string, number>();
   port = 0;
@@ -29,6 +31,7 @@ export class Backend {
       req.on('end', () => {
         const forced = this.pathStatus.get(req.url ?? '');
         if (forced !== undefined) {
+          this.hcHits++;
           res.writeHead(forced).end(this.name);
           return;
         }

@@ -149,6 +149,21 @@ describe('load reporting from the proxy (cluster_manager.load_stats_config)', ()
     });
     expect(totals.a).toMatchObject({ issued: ok, success: ok, error: 0, inProgress: 0 });
     expect(totals.b).toMatchObject({ issued: failed, success: 0, error: failed, inProgress: 0 });
+    // The host counters agree (Envoy's rq_error counts 5xx responses too).
+    const clusters = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: proxy.adminAddress!.port, path: '/clusters' }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => {
+            body += c;
+          });
+          res.on('end', () => resolve(body));
+        })
+        .on('error', reject);
+    });
+    expect(clusters).toContain(`backend::127.0.0.1:${bad.port}::rq_error::${failed}`);
+    expect(clusters).toContain(`backend::127.0.0.1:${bad.port}::rq_success::0`);
+    expect(clusters).toContain(`backend::127.0.0.1:${ups[0].port}::rq_success::${ok}`);
     // The LRS cluster itself carries no request traffic of the router: nothing issued there.
     expect(lrs.store.totals('sidecar-lrs-test', 'lrs', '//')?.issued ?? 0).toBe(0);
   });

@@ -355,9 +355,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     // Latency-aware balancers (peak EWMA) learn from every finished request.
     this.cluster!.onRequestEnd?.(host, elapsed);
     host.rqActive--;
-    if (success) host.rqSuccess++;
+    // Envoy charges a 5xx response to the host's rq_error, like a reset or a timeout.
+    const ok = success && !this.upstream5xx;
+    if (ok) host.rqSuccess++;
     else host.rqError++;
-    host.load?.end(success && !this.upstream5xx);
+    host.load?.end(ok);
   }
 
   onDestroy(): void {

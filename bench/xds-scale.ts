@@ -19,6 +19,8 @@
  *   eds:  after CDS brought M EDS clusters (warming, their EDS names subscribed), one EDS response
  *         with M ClusterLoadAssignments of E endpoints each; done when a request to the last
  *         cluster (eds-M-1) succeeds. The N static clusters are removed in the same CDS step.
+ *   cds-resend: the last CDS sent again with one cluster changed (what a SotW control plane sends
+ *         for one change); done when that cluster answers from its new endpoint.
  *   eds-behind-cds: a CDS response of N new STATIC clusters written, then at once an EDS response
  *         changing only eds-0 to one endpoint on a marker origin; done when a request to eds-0 is
  *         answered by the marker origin. Compared with the same EDS change alone (eds-alone).
@@ -57,6 +59,11 @@ export interface XdsScaleRow {
   readonly bytes: number;
   /** remora's VmRSS right after, MiB. */
   readonly rssMiB: number;
+  /**
+   * CPU time remora used over the step (user + system, 10 ms resolution), ms: less sensitive than
+   * the wall time to other processes competing for the cores.
+   */
+  readonly cpuMs: number;
 }
 
 export interface XdsScaleResult {
@@ -189,6 +196,17 @@ function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** utime + stime of a process, ms (from /proc; the kernel counts in 10 ms ticks). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 class Prober {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   constructor(private readonly port: number) {}
@@ -275,6 +293,13 @@ export async function runXdsScaleBench(options: XdsScaleOptions = {}): Promise<X
       ...edsProtos,
       ...Array.from({ length: nClusters }, (_, i) => staticCluster(`cds2-${i}`, ports[i % ORIGIN_PORTS])),
     ]);
+    const cdsResend = encodeSet(CDS, 'c4', [
+      warm,
+      ...edsProtos,
+      ...Array.from({ length: nClusters }, (_, i) =>
+        staticCluster(`cds2-${i}`, i === nClusters - 1 ? marker.port : ports[i % ORIGIN_PORTS]),
+      ),
+    ]);
     const edsMarker = encodeSet(EDS, 'e2', [assignment('eds-0', [marker.port])]);
     const edsBack = encodeSet(EDS, 'e3', [assignment('eds-0', endpointPorts)]);
     const edsMarkerAgain = encodeSet(EDS, 'e4', [assignment('eds-0', [marker.port])]);
@@ -302,53 +327,58 @@ export async function runXdsScaleBench(options: XdsScaleOptions = {}): Promise<X
         throw new Error(`${err.message}; remora stderr: ${stderr.trim()}`);
       });
     const rows: XdsScaleRow[] = [];
-    const row = (step: string, what: string, t0: number, t1: number, bytes: number): void => {
-      const r = { step, what, ms: Math.round((t1 - t0) * 10) / 10, bytes, rssMiB: rssMiB(pid, 'VmRSS') };
+    const row = (step: string, what: string, t: [number, number], c0: number, bytes: number): void => {
+      const ms = Math.round((t[1] - t[0]) * 10) / 10;
+      const r = { step, what, ms, bytes, rssMiB: rssMiB(pid, 'VmRSS'), cpuMs: cpuMs(pid) - c0 };
       rows.push(r);
-      log(
-        `${step}: ${r.ms} ms (${(bytes / 1048576).toFixed(1)} MiB of resources), remora RSS ${r.rssMiB} MiB`,
-      );
+      log(`${step}: ${r.ms} ms (remora CPU ${r.cpuMs} ms), remora RSS ${r.rssMiB} MiB`);
     };
     log(`remora serving (RSS ${rssMiB(pid, 'VmRSS')} MiB); measuring`);
 
     // (a) CDS: N STATIC clusters in one response.
-    const last = `cds-${nClusters - 1}`;
+    let c0 = cpuMs(pid);
     let t0 = ads.push(cdsBig);
-    let t1 = await probe.until(last, (o) => o !== null, 60_000);
-    row('cds', `${nClusters} STATIC clusters, 1 endpoint each`, t0, t1, cdsBig.bytes);
+    let t1 = await probe.until(`cds-${nClusters - 1}`, (o) => o !== null, 60_000);
+    row('cds', `${nClusters} STATIC clusters, 1 endpoint each`, [t0, t1], c0, cdsBig.bytes);
     await ads.ack(CDS, 'c1');
 
     // (b) EDS: M EDS clusters arrive (warming) and subscribe; then all their endpoints in one response.
     const subscribed = ads.nextRequest((r) => r.type_url === EDS && r.resource_names.length === nEds);
-    t0 = ads.push(cdsEds);
+    ads.push(cdsEds);
     await subscribed;
+    await ads.ack(CDS, 'c2');
+    c0 = cpuMs(pid);
     t0 = ads.push(edsBig);
     t1 = await probe.until(`eds-${nEds - 1}`, (o) => o !== null, 60_000);
-    row('eds', `${nEds} clusters x ${nEndpoints} endpoints`, t0, t1, edsBig.bytes);
-    await ads.ack(CDS, 'c2');
+    row('eds', `${nEds} clusters x ${nEndpoints} endpoints`, [t0, t1], c0, edsBig.bytes);
     await ads.ack(EDS, 'e1');
 
     // (d) EDS alone, then EDS written right behind a big CDS response.
+    c0 = cpuMs(pid);
     t0 = ads.push(edsMarker);
     t1 = await probe.until('eds-0', (o) => o === 'marker', 30_000);
-    row('eds-alone', 'EDS change of 1 cluster', t0, t1, edsMarker.bytes);
+    row('eds-alone', 'EDS change of 1 cluster', [t0, t1], c0, edsMarker.bytes);
     await ads.ack(EDS, 'e2');
-    t0 = ads.push(edsBack);
+    ads.push(edsBack);
     await probe.until('eds-0', (o) => o !== null && o !== 'marker', 30_000);
     await ads.ack(EDS, 'e3');
+    c0 = cpuMs(pid);
     const tCds = ads.push(cdsBig2);
     t0 = ads.push(edsMarkerAgain);
     t1 = await probe.until('eds-0', (o) => o === 'marker', 60_000);
-    row('eds-behind-cds', `EDS change of 1 cluster written right after a CDS of ${nClusters} new`, t0, t1, 0);
+    const what = `EDS change of 1 cluster written right after a CDS of ${nClusters} new`;
+    row('eds-behind-cds', what, [t0, t1], c0, edsMarkerAgain.bytes);
     const t2 = await probe.until(`cds2-${nClusters - 1}`, (o) => o !== null, 60_000);
-    row(
-      'cds-with-eds',
-      `that CDS (${nClusters} new STATIC clusters + ${nEds} unchanged EDS)`,
-      tCds,
-      t2,
-      cdsBig2.bytes,
-    );
+    const cdsWhat = `that CDS (${nClusters} new STATIC + ${nEds} unchanged EDS clusters)`;
+    row('cds-with-eds', cdsWhat, [tCds, t2], c0, cdsBig2.bytes);
     await ads.ack(CDS, 'c3');
+
+    // A SotW push as a control plane sends it for one changed cluster: all of them again.
+    c0 = cpuMs(pid);
+    t0 = ads.push(cdsResend);
+    t1 = await probe.until(`cds2-${nClusters - 1}`, (o) => o === 'marker', 60_000);
+    row('cds-resend', `the same CDS again with 1 cluster changed`, [t0, t1], c0, cdsResend.bytes);
+    await ads.ack(CDS, 'c4');
     const peak = rssMiB(pid, 'VmHWM');
     log(`remora peak RSS ${peak} MiB; NACKs: ${ads.nacks.length}`);
     return { rows, peakRssMiB: peak, nacks: [...ads.nacks] };
@@ -370,10 +400,13 @@ export async function runXdsScaleBench(options: XdsScaleOptions = {}): Promise<X
 }
 
 export function formatXdsScaleTable(result: XdsScaleResult): string {
-  const lines = ['| step | what | response → serving (ms) | resources (MiB) | remora RSS after (MiB) |'];
-  lines.push('|---|---|---:|---:|---:|');
+  const lines = [
+    '| step | what | response → serving (ms) | remora CPU (ms) | resources (MiB) | remora RSS after (MiB) |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
   for (const r of result.rows) {
-    lines.push(`| ${r.step} | ${r.what} | ${r.ms} | ${(r.bytes / 1048576).toFixed(2)} | ${r.rssMiB} |`);
+    const mib = (r.bytes / 1048576).toFixed(2);
+    lines.push(`| ${r.step} | ${r.what} | ${r.ms} | ${r.cpuMs} | ${mib} | ${r.rssMiB} |`);
   }
   lines.push('', `remora peak RSS (VmHWM): ${result.peakRssMiB} MiB`);
   return lines.join('\n');

@@ -94,6 +94,7 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
           node: config.bootstrap.node,
           log: logs.component('lrs'),
           version: versionInfo().version,
+          stats,
         });
 
   let lifecycle: Lifecycle | null = null;

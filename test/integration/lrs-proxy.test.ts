@@ -65,10 +65,15 @@ function lrsCluster(port: number): Json {
 }
 
 /** lb-harness's bootstrap plus the LRS cluster, node and load_stats_config (`edit` changes it further). */
-async function bootstrapWithLrs(lrsPort: number, eps: Json[], edit: (b: Json) => void = () => {}) {
+async function bootstrapWithLrs(
+  lrsPort: number,
+  eps: Json[],
+  edit: (b: Json) => void = () => {},
+  route?: Json,
+) {
   const listenerPort = await freePort();
   const b = JSON.parse(
-    lbBootstrap({ listenerPort, cluster: { lb_policy: 'ROUND_ROBIN' }, endpoints: eps }),
+    lbBootstrap({ listenerPort, cluster: { lb_policy: 'ROUND_ROBIN' }, endpoints: eps, route }),
   ) as Json;
   const sr = b.static_resources as { clusters: Json[] };
   sr.clusters.push(lrsCluster(lrsPort));
@@ -99,6 +104,20 @@ async function until<T>(what: string, probe: () => T | undefined, deadlineMs = 5
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+function adminGet(port: number, path: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
 }
 
 describe('load reporting from the proxy (cluster_manager.load_stats_config)', () => {
@@ -150,22 +169,64 @@ describe('load reporting from the proxy (cluster_manager.load_stats_config)', ()
     expect(totals.a).toMatchObject({ issued: ok, success: ok, error: 0, inProgress: 0 });
     expect(totals.b).toMatchObject({ issued: failed, success: 0, error: failed, inProgress: 0 });
     // The host counters agree (Envoy's rq_error counts 5xx responses too).
-    const clusters = await new Promise<string>((resolve, reject) => {
-      http
-        .get({ host: '127.0.0.1', port: proxy.adminAddress!.port, path: '/clusters' }, (res) => {
-          let body = '';
-          res.setEncoding('utf8').on('data', (c: string) => {
-            body += c;
-          });
-          res.on('end', () => resolve(body));
-        })
-        .on('error', reject);
-    });
+    const clusters = await adminGet(proxy.adminAddress!.port, '/clusters');
     expect(clusters).toContain(`backend::127.0.0.1:${bad.port}::rq_error::${failed}`);
     expect(clusters).toContain(`backend::127.0.0.1:${bad.port}::rq_success::0`);
     expect(clusters).toContain(`backend::127.0.0.1:${ups[0].port}::rq_success::${ok}`);
+    // Envoy's load_reporter.* stats.
+    const stats = await adminGet(proxy.adminAddress!.port, '/stats');
+    expect(stats).toMatch(/^load_reporter\.connected_state: 1$/m);
+    expect(Number(/^load_reporter\.responses: (\d+)$/m.exec(stats)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^load_reporter\.requests: (\d+)$/m.exec(stats)?.[1])).toBeGreaterThanOrEqual(2);
+    expect(stats).toMatch(/^load_reporter\.errors: 0$/m);
     // The LRS cluster itself carries no request traffic of the router: nothing issued there.
     expect(lrs.store.totals('sidecar-lrs-test', 'lrs', '//')?.issued ?? 0).toBe(0);
+  });
+
+  it('a retried try ends as an error on its own locality; the retry counts where it went', async () => {
+    const lrs = new LoadReportingServer({ policy: { clusters: 'all', intervalMs: 100 } });
+    const lrsPort = await lrs.listen('127.0.0.1', 0);
+    cleanups.push(() => lrs.close());
+    const ups: Upstream[] = await startUpstreams([0]);
+    cleanups.push(() => Promise.all(ups.map((u) => u.close())));
+    const bad = await failingUpstream(503);
+    const eps = endpoints([{ upstream: ups[0], zone: 'A' }]);
+    eps.push({
+      locality: { region: 'r1', zone: 'B' },
+      lb_endpoints: [
+        { endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: bad.port } } } },
+      ],
+    });
+    const { yaml, listenerPort } = await bootstrapWithLrs(lrsPort, eps, undefined, {
+      retry_policy: { retry_on: '5xx', num_retries: 2 },
+    });
+    const proxy = await startProxy(options(yaml));
+    cleanups.push(() => proxy.shutdown('test'));
+    let reports = 0;
+    cleanups.push(lrs.onRequest(({ first }) => void (first ? 0 : reports++)));
+    await until('a first report', () => (reports > 0 ? true : undefined));
+
+    const N = 30;
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < N; i++) {
+      const r = await get(listenerPort);
+      statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
+    }
+    const ok = statuses.get(200) ?? 0;
+    const t = await until('every try reported', () => {
+      const a = lrs.store.totals('sidecar-lrs-test', 'backend', 'r1/A/');
+      const b = lrs.store.totals('sidecar-lrs-test', 'backend', 'r1/B/');
+      if (a === undefined || b === undefined) return undefined;
+      const done = a.success + a.error + b.success + b.error;
+      return done === a.issued + b.issued && a.success === ok ? { a, b } : undefined;
+    });
+    // Every 200 came from zone A; every try that reached zone B failed there and is an error.
+    expect(t.a).toMatchObject({ success: ok, error: 0, inProgress: 0 });
+    expect(t.b).toMatchObject({ success: 0, inProgress: 0 });
+    expect(t.b.error).toBe(t.b.issued);
+    // Tries, not requests: B's failed tries were retried, so there are more tries than requests.
+    expect(t.a.issued + t.b.issued).toBeGreaterThan(N);
+    expect(t.b.issued).toBeGreaterThan(statuses.get(503) ?? 0);
   });
 
   it('a connect failure counts as an error of its locality', async () => {

@@ -6,6 +6,7 @@
  */
 import { LrsClient } from '../../../control-client/lrs.js';
 import type { BootstrapNode } from '../../bootstrap/bootstrap.js';
+import type { Counter, Gauge, StatsStore } from '../../observability/stats.js';
 import { LoadStatsStore } from '../../upstream/load-stats.js';
 import type { LoadStatsSettings } from './lrs-bootstrap.js';
 import { nodeIdentity } from './wiring.js';
@@ -34,9 +35,12 @@ export function startLoadReporting(deps: {
   readonly node: BootstrapNode;
   readonly log: LoadReportingLog;
   readonly version: string;
+  /** Where Envoy's load_reporter.* stats go. */
+  readonly stats: StatsStore;
 }): LoadReporting {
   const { settings, log } = deps;
-  const client = new LrsClient({
+  const mirror = new LoadReporterStats(deps.stats);
+  const client: LrsClient = new LrsClient({
     target: settings.target,
     node: nodeIdentity(deps.node),
     source: deps.store,
@@ -45,13 +49,46 @@ export function startLoadReporting(deps: {
     version: deps.version,
     hooks: {
       onWarning: (message) => log.warn({ cluster: settings.clusterName }, message),
-      onConnectionStateChange: (connected) =>
+      onConnectionStateChange: (connected) => {
+        mirror.sync(client.stats);
         log.info(
           { cluster: settings.clusterName, target: settings.target, connected },
           'load reporting stream',
-        ),
+        );
+      },
+      onResponse: () => mirror.sync(client.stats),
+      onReport: () => mirror.sync(client.stats),
+      onStreamClosed: () => mirror.sync(client.stats),
     },
   });
   client.start();
   return { store: deps.store, client, close: () => client.close() };
+}
+
+/**
+ * Envoy's load_reporter.* stats (requests, responses, errors, retries) and the stream state, copied
+ * from the client's own counters at each of its events (a few per interval; nothing per request).
+ */
+class LoadReporterStats {
+  private readonly requests: Counter;
+  private readonly responses: Counter;
+  private readonly errors: Counter;
+  private readonly retries: Counter;
+  private readonly connected: Gauge;
+
+  constructor(store: StatsStore) {
+    this.requests = store.counter('load_reporter.requests');
+    this.responses = store.counter('load_reporter.responses');
+    this.errors = store.counter('load_reporter.errors');
+    this.retries = store.counter('load_reporter.retries');
+    this.connected = store.gauge('load_reporter.connected_state', 'never_import');
+  }
+
+  sync(s: LrsClient['stats']): void {
+    this.requests.inc(s.requests - this.requests.value);
+    this.responses.inc(s.responses - this.responses.value);
+    this.errors.inc(s.errors - this.errors.value);
+    this.retries.inc(s.retries - this.retries.value);
+    this.connected.set(s.connected_state);
+  }
 }

@@ -175,7 +175,8 @@ export class RetryPolicy {
   private readonly codes: ReadonlySet<number>;
   private readonly headers: readonly HeaderMatcher[];
 
-  constructor(m: RetryPolicyModel) {
+  constructor(readonly model: RetryPolicyModel) {
+    const m = model;
     this.retryOn = m.retryOn;
     this.numRetries = m.numRetries;
     this.perTryTimeoutMs = m.perTryTimeoutMs;
@@ -247,4 +248,49 @@ export function routeRetryPolicy(
   const rp = readMessage(msg, 'retry_policy', path, issues);
   if (rp !== null) return { retryPolicy: translateRetryPolicy(rp, joinPath(path, 'retry_policy'), issues) };
   return ctx.vhostRetryPolicy === undefined ? {} : { retryPolicy: ctx.vhostRetryPolicy };
+}
+
+const EMPTY_MODEL: RetryPolicyModel = {
+  retryOn: 0,
+  numRetries: 1,
+  perTryTimeoutMs: 0,
+  backOffBaseMs: 25,
+  backOffMaxMs: 250,
+  retriableStatusCodes: [],
+  retriableHeaders: [],
+  previousHosts: false,
+  hostSelectionRetryMaxAttempts: 1,
+};
+
+function headerString(v: string | string[] | number | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/**
+ * The policy for one request: the route's, extended by x-envoy-retry-on / x-envoy-retry-grpc-on
+ * (conditions OR'ed in) and x-envoy-max-retries (replaces num_retries), as Envoy honours them from
+ * trusted clients (the connection manager strips x-envoy-* from external ones). The headers are
+ * consumed. Costs two property reads when they are absent; builds a policy only when present.
+ */
+export function retryPolicyForRequest(
+  route: RetryPolicy | null,
+  headers: Record<string, string | string[] | number | undefined>,
+): RetryPolicy | null {
+  const on = headerString(headers['x-envoy-retry-on']);
+  const grpcOn = headerString(headers['x-envoy-retry-grpc-on']);
+  const max = headerString(headers['x-envoy-max-retries']);
+  if (on === undefined && grpcOn === undefined && max === undefined) return route;
+  delete headers['x-envoy-retry-on'];
+  delete headers['x-envoy-retry-grpc-on'];
+  delete headers['x-envoy-max-retries'];
+  const base = route === null ? EMPTY_MODEL : route.model;
+  let bits = base.retryOn;
+  // Unknown names in a header are ignored, as Envoy does (config is validated, headers are not).
+  if (on !== undefined) bits |= parseRetryOn(on).bits;
+  if (grpcOn !== undefined) bits |= parseRetryOn(grpcOn).bits;
+  let numRetries = base.numRetries;
+  if (max !== undefined && /^[0-9]{1,4}$/.test(max)) numRetries = Number(max);
+  if (bits === 0) return route;
+  return new RetryPolicy({ ...base, retryOn: bits, numRetries });
 }

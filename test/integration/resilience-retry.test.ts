@@ -186,6 +186,21 @@ describe('retries through the proxy', () => {
     expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_retry_open').value).toBe(0);
   });
 
+  it('x-envoy-retry-on / x-envoy-max-retries from a trusted client turn retries on per request', async () => {
+    const { port, stats } = await setup({}, 1);
+    backends[0].mode = '503';
+    const r = await request(port, {
+      path: '/',
+      headers: { 'x-envoy-retry-on': '5xx', 'x-envoy-max-retries': '2' },
+    });
+    expect(r.status).toBe(503);
+    expect(backends[0].hits).toBe(3);
+    expect(stats.counter('cluster.svc.upstream_rq_retry').value).toBe(2);
+    // Without the headers: one try.
+    await request(port, { path: '/' });
+    expect(backends[0].hits).toBe(4);
+  });
+
   it('rejects a bad retry policy with field paths', () => {
     let text = '';
     try {

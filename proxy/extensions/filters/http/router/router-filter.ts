@@ -8,6 +8,7 @@ import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/time
 import { grpcRouteTimeoutMs } from '../../../../router/grpc-timeout.js';
 import { appendSetCookie, requestLbContext } from '../../../../router/hash-policy-context.js';
 import { applyHeaderMutations } from '../../../../router/header-mutations.js';
+import { retryPolicyForRequest } from '../../../../router/retry-policy.js';
 import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
 import { breakersFor, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
@@ -191,7 +192,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       upgrade: head.upgrade,
     };
     // A route with a retry policy gets the retrying stream (proxy/router/retry-stream.ts).
-    const retry = action.retryPolicy ?? null;
+    const retry = retryPolicyForRequest(action.retryPolicy ?? null, headers);
     this.upstream =
       retry === null || head.upgrade !== null
         ? cluster.poolFor(host).newStream(upstreamHead, this)

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { asArray, asObject, asString } from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import { type ProtoObject, type ProtoValue, typeUrlOf } from '../config/proto-object.js';
 import {
@@ -38,21 +39,11 @@ const MATCH_UNSUPPORTED = [
   'source_type',
 ];
 
-function asObj(v: ProtoValue | undefined): ProtoObject | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
-    ? (v as ProtoObject)
-    : undefined;
-}
-
-function asArr(v: ProtoValue | undefined): ProtoValue[] {
-  return Array.isArray(v) ? v : [];
-}
-
 function cidrs(v: ProtoValue | undefined, path: string, issues: Issues): CidrRange[] {
   const out: CidrRange[] = [];
-  asArr(v).forEach((e, i) => {
-    const r = asObj(e) ?? {};
-    const address = typeof r.address_prefix === 'string' ? r.address_prefix : '';
+  asArray(v).forEach((e, i) => {
+    const r = asObject(e) ?? {};
+    const address = asString(r.address_prefix);
     const len = typeof r.prefix_len === 'number' ? r.prefix_len : isIP(address) === 6 ? 128 : 32;
     const fam = isIP(address);
     if (fam === 0)
@@ -83,7 +74,7 @@ function translateMatch(m: ProtoObject | undefined, path: string, issues: Issues
     destinationPort: typeof dp === 'number' ? dp : null,
     prefixRanges: cidrs(m.prefix_ranges, joinPath(path, 'prefix_ranges'), issues),
     sourcePrefixRanges: cidrs(m.source_prefix_ranges, joinPath(path, 'source_prefix_ranges'), issues),
-    sourcePorts: asArr(m.source_ports).filter((p): p is number => typeof p === 'number'),
+    sourcePorts: asArray(m.source_ports).filter((p): p is number => typeof p === 'number'),
   };
 }
 
@@ -93,7 +84,7 @@ function translateNetworkFilters(
   issues: Issues,
   deps: ListenerTranslateDeps,
 ): NetworkFilterModel | null {
-  const filters = asArr(list);
+  const filters = asArray(list);
   if (filters.length === 0) {
     issues.error(
       path,
@@ -108,8 +99,8 @@ function translateNetworkFilters(
     );
   }
   const fpath = joinPath(path, 0);
-  const f = asObj(filters[0]) ?? {};
-  const tc = asObj(f.typed_config);
+  const f = asObject(filters[0]) ?? {};
+  const tc = asObject(f.typed_config);
   if (tc === undefined) {
     issues.error(joinPath(fpath, 'typed_config'), 'is required');
     return null;
@@ -141,14 +132,14 @@ export function translateListener(
   const before = issues.errorCount;
   for (const k of LISTENER_UNSUPPORTED)
     if (l[k] !== undefined) issues.error(joinPath(path, k), 'not supported by remora');
-  const name = typeof l.name === 'string' ? l.name : '';
-  const sa = asObj(asObj(l.address)?.socket_address);
+  const name = asString(l.name);
+  const sa = asObject(asObject(l.address)?.socket_address);
   const apath = joinPath(joinPath(path, 'address'), 'socket_address');
   let address = '';
   let port = 0;
   if (sa === undefined) issues.error(joinPath(path, 'address'), 'socket_address is required');
   else {
-    address = typeof sa.address === 'string' ? sa.address : '';
+    address = asString(sa.address);
     if (isIP(address) === 0)
       issues.error(joinPath(apath, 'address'), `${JSON.stringify(address)} is not an IP address`);
     const pv = sa.port_value;
@@ -159,17 +150,17 @@ export function translateListener(
       issues.error(joinPath(apath, 'protocol'), 'only TCP is supported');
   }
   const chains: FilterChainModel[] = [];
-  const list = asArr(l.filter_chains);
+  const list = asArray(l.filter_chains);
   const cpath = joinPath(path, 'filter_chains');
   if (list.length === 0) issues.error(cpath, 'at least one filter chain is required');
   list.forEach((v, i) => {
     const p = joinPath(cpath, i);
-    const fc = asObj(v) ?? {};
+    const fc = asObject(v) ?? {};
     if (fc.transport_socket !== undefined)
       issues.error(joinPath(p, 'transport_socket'), 'TLS is not supported yet');
-    const match = translateMatch(asObj(fc.filter_chain_match), joinPath(p, 'filter_chain_match'), issues);
+    const match = translateMatch(asObject(fc.filter_chain_match), joinPath(p, 'filter_chain_match'), issues);
     const filter = translateNetworkFilters(fc.filters, joinPath(p, 'filters'), issues, deps);
-    if (filter !== null) chains.push({ name: typeof fc.name === 'string' ? fc.name : '', match, filter });
+    if (filter !== null) chains.push({ name: asString(fc.name), match, filter });
   });
   const limit =
     typeof l.per_connection_buffer_limit_bytes === 'number'

@@ -1,3 +1,4 @@
+import { asArray, asBool, asNumber, asObject, asString, readDurationMs } from '../../../../config/fields.js';
 import { type Issues, joinPath } from '../../../../config/issues.js';
 import { type ProtoObject, type ProtoValue, typeUrlOf } from '../../../../config/proto-object.js';
 import type { AccessLogSink } from '../../../../http/access-log-sink.js';
@@ -72,39 +73,6 @@ const UNSUPPORTED = [
   'proxy_status_config',
 ];
 
-function obj(v: ProtoValue | undefined): ProtoObject | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
-    ? (v as ProtoObject)
-    : undefined;
-}
-
-function arr(v: ProtoValue | undefined): ProtoValue[] {
-  return Array.isArray(v) ? v : [];
-}
-
-function num(v: ProtoValue | undefined, dflt: number): number {
-  return typeof v === 'number' ? v : dflt;
-}
-
-function bool(v: ProtoValue | undefined, dflt: boolean): boolean {
-  return typeof v === 'boolean' ? v : dflt;
-}
-
-function str(v: ProtoValue | undefined, dflt: string): string {
-  return typeof v === 'string' ? v : dflt;
-}
-
-/** A duration field that must not be negative (0 disables). */
-function duration(c: ProtoObject, key: string, dflt: number, path: string, issues: Issues): number {
-  const v = c[key];
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || v < 0 || !Number.isFinite(v)) {
-    issues.error(joinPath(path, key), 'must be a non-negative duration');
-    return dflt;
-  }
-  return v;
-}
-
 /** Translates access_log entries (shared with tcp_proxy). */
 export function translateAccessLogs(
   list: ProtoValue | undefined,
@@ -113,8 +81,8 @@ export function translateAccessLogs(
   translator: AccessLogTranslator | undefined,
 ): AccessLogEntry[] {
   const out: AccessLogEntry[] = [];
-  arr(list).forEach((v, i) => {
-    const c = obj(v) ?? {};
+  asArray(list).forEach((v, i) => {
+    const c = asObject(v) ?? {};
     const sink = translator === undefined ? null : translator(c, joinPath(path, i), issues);
     out.push({ sink, raw: c });
   });
@@ -139,15 +107,15 @@ export function translateHcm(
       issues.error(joinPath(path, key), why);
     }
   }
-  const statPrefix = str(c.stat_prefix, '');
+  const statPrefix = asString(c.stat_prefix, '');
   if (statPrefix === '') issues.error(joinPath(path, 'stat_prefix'), 'is required');
-  const codecType = str(c.codec_type, 'AUTO') as CodecType;
+  const codecType = asString(c.codec_type, 'AUTO') as CodecType;
   if (codecType !== 'AUTO' && codecType !== 'HTTP1' && codecType !== 'HTTP2') {
     issues.error(joinPath(path, 'codec_type'), `${codecType} is not supported (AUTO, HTTP1, HTTP2)`);
   }
   let routeTable: RouteTable | null = null;
-  const rc = obj(c.route_config);
-  const rds = deps.rds === undefined ? undefined : obj(c.rds);
+  const rc = asObject(c.route_config);
+  const rds = deps.rds === undefined ? undefined : asObject(c.rds);
   if (rds !== undefined && rc !== undefined)
     issues.error(joinPath(path, 'rds'), 'only one of rds and route_config may be set');
   else if (rds !== undefined && deps.rds !== undefined)
@@ -157,15 +125,15 @@ export function translateHcm(
   else routeTable = deps.routeConfig(rc, joinPath(path, 'route_config'), issues);
 
   const httpFilters: HttpFilterModel[] = [];
-  const fl = arr(c.http_filters);
+  const fl = asArray(c.http_filters);
   const fpath = joinPath(path, 'http_filters');
   if (fl.length === 0) issues.error(fpath, 'must end with envoy.filters.http.router');
   fl.forEach((v, i) => {
     const p = joinPath(fpath, i);
-    const f = obj(v) ?? {};
-    const name = str(f.name, '');
+    const f = asObject(v) ?? {};
+    const name = asString(f.name, '');
     if (name === '') issues.error(joinPath(p, 'name'), 'is required');
-    const tc = obj(f.typed_config);
+    const tc = asObject(f.typed_config);
     if (tc === undefined) {
       issues.error(joinPath(p, 'typed_config'), 'is required');
       return;
@@ -186,18 +154,21 @@ export function translateHcm(
 
   const accessLogs = translateAccessLogs(c.access_log, joinPath(path, 'access_log'), issues, deps.accessLog);
 
-  const common = obj(c.common_http_protocol_options) ?? {};
+  const common = asObject(c.common_http_protocol_options) ?? {};
   const cpath = joinPath(path, 'common_http_protocol_options');
-  const maxHeadersCount = num(common.max_headers_count, 100);
+  const maxHeadersCount = asNumber(common.max_headers_count, 100);
   if (maxHeadersCount < 1) issues.error(joinPath(cpath, 'max_headers_count'), 'must be at least 1');
-  const underscores = str(common.headers_with_underscores_action, 'ALLOW') as HeadersWithUnderscoresAction;
-  const maxKb = num(c.max_request_headers_kb, 60);
+  const underscores = asString(
+    common.headers_with_underscores_action,
+    'ALLOW',
+  ) as HeadersWithUnderscoresAction;
+  const maxKb = asNumber(c.max_request_headers_kb, 60);
   if (maxKb < 1 || maxKb > 8192) issues.error(joinPath(path, 'max_request_headers_kb'), 'must be in 1..8192');
 
   const upgradeTypes: string[] = [];
-  arr(c.upgrade_configs).forEach((v, i) => {
-    const u = obj(v) ?? {};
-    const t = str(u.upgrade_type, '').toLowerCase();
+  asArray(c.upgrade_configs).forEach((v, i) => {
+    const u = asObject(v) ?? {};
+    const t = asString(u.upgrade_type, '').toLowerCase();
     const p = joinPath(joinPath(path, 'upgrade_configs'), i);
     if (t === '') issues.error(joinPath(p, 'upgrade_type'), 'is required');
     else if (t === 'h2c') issues.error(joinPath(p, 'upgrade_type'), 'h2c upgrades are not supported');
@@ -208,9 +179,9 @@ export function translateHcm(
     upgradeTypes.push(t);
   });
 
-  const via = str(c.via, '');
+  const via = asString(c.via, '');
   if (/[\r\n\0]/.test(via)) issues.error(joinPath(path, 'via'), 'must not contain CR, LF or NUL');
-  const serverName = str(c.server_name, 'remora');
+  const serverName = asString(c.server_name, 'remora');
   if (/[\r\n\0]/.test(serverName))
     issues.error(joinPath(path, 'server_name'), 'must not contain CR, LF or NUL');
 
@@ -221,28 +192,28 @@ export function translateHcm(
     routeTable,
     httpFilters,
     accessLogs,
-    useRemoteAddress: bool(c.use_remote_address, false),
-    xffNumTrustedHops: num(c.xff_num_trusted_hops, 0),
-    skipXffAppend: bool(c.skip_xff_append, false),
-    generateRequestId: bool(c.generate_request_id, true),
-    preserveExternalRequestId: bool(c.preserve_external_request_id, false),
-    alwaysSetRequestIdInResponse: bool(c.always_set_request_id_in_response, false),
-    normalizePath: bool(c.normalize_path, false),
-    mergeSlashes: bool(c.merge_slashes, false),
-    pathWithEscapedSlashesAction: str(
+    useRemoteAddress: asBool(c.use_remote_address, false),
+    xffNumTrustedHops: asNumber(c.xff_num_trusted_hops, 0),
+    skipXffAppend: asBool(c.skip_xff_append, false),
+    generateRequestId: asBool(c.generate_request_id, true),
+    preserveExternalRequestId: asBool(c.preserve_external_request_id, false),
+    alwaysSetRequestIdInResponse: asBool(c.always_set_request_id_in_response, false),
+    normalizePath: asBool(c.normalize_path, false),
+    mergeSlashes: asBool(c.merge_slashes, false),
+    pathWithEscapedSlashesAction: asString(
       c.path_with_escaped_slashes_action,
       'IMPLEMENTATION_SPECIFIC_DEFAULT',
     ) as EscapedSlashesAction,
     maxRequestHeadersKb: maxKb,
-    idleTimeoutMs: duration(common, 'idle_timeout', DEFAULT_IDLE_MS, cpath, issues),
+    idleTimeoutMs: readDurationMs(common, 'idle_timeout', cpath, issues, DEFAULT_IDLE_MS),
     maxHeadersCount,
     headersWithUnderscoresAction: underscores,
-    streamIdleTimeoutMs: duration(c, 'stream_idle_timeout', DEFAULT_STREAM_IDLE_MS, path, issues),
-    requestTimeoutMs: duration(c, 'request_timeout', 0, path, issues),
-    requestHeadersTimeoutMs: duration(c, 'request_headers_timeout', 0, path, issues),
-    drainTimeoutMs: duration(c, 'drain_timeout', DEFAULT_DRAIN_MS, path, issues),
+    streamIdleTimeoutMs: readDurationMs(c, 'stream_idle_timeout', path, issues, DEFAULT_STREAM_IDLE_MS),
+    requestTimeoutMs: readDurationMs(c, 'request_timeout', path, issues, 0),
+    requestHeadersTimeoutMs: readDurationMs(c, 'request_headers_timeout', path, issues, 0),
+    drainTimeoutMs: readDurationMs(c, 'drain_timeout', path, issues, DEFAULT_DRAIN_MS),
     serverName,
-    serverHeaderTransformation: str(
+    serverHeaderTransformation: asString(
       c.server_header_transformation,
       'OVERWRITE',
     ) as HcmConfig['serverHeaderTransformation'],

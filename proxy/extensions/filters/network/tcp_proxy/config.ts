@@ -1,5 +1,6 @@
+import { asArray, asNumber, asObject, asString, readDurationMs } from '../../../../config/fields.js';
 import { type Issues, joinPath } from '../../../../config/issues.js';
-import type { ProtoObject, ProtoValue } from '../../../../config/proto-object.js';
+import type { ProtoObject } from '../../../../config/proto-object.js';
 import type { TcpProxyConfig, WeightedClusterModel } from '../../../../model/listener.js';
 import { type AccessLogTranslator, translateAccessLogs } from '../http_connection_manager/config.js';
 
@@ -26,20 +27,20 @@ export function translateTcpProxy(
   const before = issues.errorCount;
   for (const key of UNSUPPORTED)
     if (c[key] !== undefined) issues.error(joinPath(path, key), 'not supported by remora');
-  const statPrefix = typeof c.stat_prefix === 'string' ? c.stat_prefix : '';
+  const statPrefix = asString(c.stat_prefix);
   if (statPrefix === '') issues.error(joinPath(path, 'stat_prefix'), 'is required');
-  const cluster = typeof c.cluster === 'string' ? c.cluster : '';
+  const cluster = asString(c.cluster);
   const weighted: WeightedClusterModel[] = [];
   let total = 0;
-  const wc = c.weighted_clusters as ProtoObject | undefined;
+  const wc = asObject(c.weighted_clusters);
   if (wc !== undefined) {
-    const list = Array.isArray(wc.clusters) ? (wc.clusters as ProtoValue[]) : [];
+    const list = asArray(wc.clusters);
     const wpath = joinPath(joinPath(path, 'weighted_clusters'), 'clusters');
     if (list.length === 0) issues.error(wpath, 'must name at least one cluster');
     list.forEach((v, i) => {
-      const e = (v ?? {}) as ProtoObject;
-      const name = typeof e.name === 'string' ? e.name : '';
-      const weight = typeof e.weight === 'number' ? e.weight : 0;
+      const e = asObject(v) ?? {};
+      const name = asString(e.name);
+      const weight = asNumber(e.weight, 0);
       if (name === '') issues.error(joinPath(joinPath(wpath, i), 'name'), 'is required');
       if (weight < 1) issues.error(joinPath(joinPath(wpath, i), 'weight'), 'must be at least 1');
       weighted.push({ name, weight });
@@ -50,13 +51,8 @@ export function translateTcpProxy(
     issues.error(path, 'one of cluster or weighted_clusters is required');
   if (cluster !== '' && wc !== undefined)
     issues.error(path, 'only one of cluster or weighted_clusters may be set');
-  let idle = 3_600_000;
-  if (c.idle_timeout !== undefined) {
-    if (typeof c.idle_timeout !== 'number' || c.idle_timeout < 0) {
-      issues.error(joinPath(path, 'idle_timeout'), 'must be a non-negative duration');
-    } else idle = c.idle_timeout;
-  }
-  const attempts = typeof c.max_connect_attempts === 'number' ? c.max_connect_attempts : 1;
+  const idle = readDurationMs(c, 'idle_timeout', path, issues, 3_600_000);
+  const attempts = asNumber(c.max_connect_attempts, 1);
   if (attempts < 1) issues.error(joinPath(path, 'max_connect_attempts'), 'must be at least 1');
   const accessLogs = translateAccessLogs(c.access_log, joinPath(path, 'access_log'), issues, accessLog);
   if (issues.errorCount > before) return null;

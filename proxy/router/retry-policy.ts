@@ -294,3 +294,17 @@ export function retryPolicyForRequest(
   if (bits === 0) return route;
   return new RetryPolicy({ ...base, retryOn: bits, numRetries });
 }
+
+/**
+ * VirtualHost.include_request_attempt_count / include_attempt_count_in_response, carried into
+ * each route's action model (only the flags that are set).
+ */
+export function attemptCountFlags(ctx: {
+  readonly attemptCountInRequest?: boolean;
+  readonly attemptCountInResponse?: boolean;
+}): { attemptCountInRequest?: boolean; attemptCountInResponse?: boolean } {
+  const out: { attemptCountInRequest?: boolean; attemptCountInResponse?: boolean } = {};
+  if (ctx.attemptCountInRequest === true) out.attemptCountInRequest = true;
+  if (ctx.attemptCountInResponse === true) out.attemptCountInResponse = true;
+  return out;
+}

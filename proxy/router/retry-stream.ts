@@ -176,8 +176,11 @@ export class RetryingStream implements UpstreamStream {
       a.timer = new TimerEntry(a, 0);
       sharedWheel.schedule(a.timer, this.policy.perTryTimeoutMs);
     }
+    // x-envoy-attempt-count follows the try number when the virtual host asked for it (the router
+    // set it to 1 on the first try).
+    const counted = this.head.headers['x-envoy-attempt-count'] !== undefined;
     const head =
-      this.retries === 0
+      this.retries === 0 || !counted
         ? this.head
         : {
             ...this.head,

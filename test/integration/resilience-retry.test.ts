@@ -73,6 +73,8 @@ describe('retries through the proxy', () => {
     expect(backends[0].hits).toBeGreaterThan(0);
     expect(stats.counter('cluster.svc.upstream_rq_retry').value).toBe(backends[0].hits);
     expect(stats.counter('cluster.svc.upstream_rq_retry_success').value).toBe(backends[0].hits);
+    // Without include_request_attempt_count no try carries x-envoy-attempt-count.
+    for (const b of backends) expect(b.attempts.every((x) => x === '')).toBe(true);
   });
 
   it('a POST body is replayed intact on retry, with x-envoy-attempt-count', async () => {
@@ -86,19 +88,27 @@ describe('retries through the proxy', () => {
         },
       },
       2,
+      {},
+      { include_request_attempt_count: true, include_attempt_count_in_response: true },
     );
     backends[0].mode = 'reset';
     let body = '';
     for (let i = 0; body.length < 40_000; i++) body += `${i},`;
+    const counts: string[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await request(port, { method: 'POST', path: '/up', body });
       expect(r.status).toBe(200);
       expect(r.body.toString()).toBe('b1');
+      counts.push(String(r.headers['x-envoy-attempt-count']));
     }
+    // include_attempt_count_in_response: the client sees how many tries it took.
+    expect(counts.filter((c) => c === '2').length).toBe(backends[0].hits);
+    expect(counts.filter((c) => c === '1').length).toBe(4 - backends[0].hits);
     expect(backends[1].bodies.length).toBe(4);
     for (const seen of backends[1].bodies) expect(seen === body).toBe(true);
     expect(backends[0].hits).toBeGreaterThan(0);
-    // Retried requests carry their attempt number; first tries carry none.
+    // include_request_attempt_count: every try carries its number.
+    expect(backends[0].attempts.every((a) => a === '1')).toBe(true);
     expect(backends[1].attempts.filter((a) => a === '2').length).toBe(backends[0].hits);
   });
 

@@ -17,7 +17,7 @@ import {
   readOneof,
   readString,
 } from './proto-read.js';
-import { type RetryPolicyModel, routeRetryPolicy } from './retry-policy.js';
+import { attemptCountFlags, type RetryPolicyModel, routeRetryPolicy } from './retry-policy.js';
 import type {
   ClusterSpecModel,
   DirectResponseModel,
@@ -37,6 +37,9 @@ export interface ActionContext {
   readonly clusterExists: ((name: string) => boolean) | null;
   /** The virtual host's retry_policy, used by routes that set none. */
   readonly vhostRetryPolicy?: RetryPolicyModel;
+  /** VirtualHost.include_request_attempt_count / include_attempt_count_in_response. */
+  readonly attemptCountInRequest?: boolean;
+  readonly attemptCountInResponse?: boolean;
 }
 
 /** A string field that ends up in a header or URL: no CR, LF or NUL. */
@@ -218,6 +221,7 @@ export function translateRouteAction(
     clusterNotFoundStatus: clusterNotFoundStatus ?? 503,
     hashPolicies: translateHashPolicies(msg, path, issues),
     ...routeRetryPolicy(msg, path, issues, ctx),
+    ...attemptCountFlags(ctx),
     ...translateMaxStreamDuration(msg, path, issues),
   };
 }

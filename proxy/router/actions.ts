@@ -76,6 +76,9 @@ export class ForwardAction {
   readonly retryPolicy: RetryPolicy | null;
   /** gRPC requests: grpc-timeout as the route timeout, capped; null when the route does not ask. */
   readonly grpcTimeout: GrpcTimeoutModel | null;
+  /** x-envoy-attempt-count on upstream requests / on responses (virtual host flags). */
+  readonly attemptCountInRequest: boolean;
+  readonly attemptCountInResponse: boolean;
   private readonly spec: number; // 0 fixed, 1 header, 2 weighted
   private readonly cluster: string;
   private readonly names: readonly string[];
@@ -95,6 +98,8 @@ export class ForwardAction {
     this.hashPolicy = HashPolicy.compile(m.hashPolicies);
     this.retryPolicy = RetryPolicy.compile(m.retryPolicy);
     this.grpcTimeout = m.grpcTimeout ?? null;
+    this.attemptCountInRequest = m.attemptCountInRequest === true;
+    this.attemptCountInResponse = m.attemptCountInResponse === true;
     this.prefixRewrite = m.prefixRewrite;
     this.regex = m.regexRewrite === null ? null : new RegexRewriter(m.regexRewrite);
     this.matchedLength = matchedLength;

@@ -126,10 +126,14 @@ function translateVirtualHost(
       'typed_per_filter_config',
       'metadata',
       'retry_policy',
+      'include_request_attempt_count',
+      'include_attempt_count_in_response',
     ],
     path,
     issues,
   );
+  if (msg.include_request_attempt_count === true) ctx = { ...ctx, attemptCountInRequest: true };
+  if (msg.include_attempt_count_in_response === true) ctx = { ...ctx, attemptCountInResponse: true };
   const vhostRetry = readMessage(msg, 'retry_policy', path, issues);
   if (vhostRetry !== null) {
     // Routes without their own retry_policy use the virtual host's (Envoy's rule).

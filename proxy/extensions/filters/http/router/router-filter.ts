@@ -193,6 +193,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     };
     // A route with a retry policy gets the retrying stream (proxy/router/retry-stream.ts).
     const retry = retryPolicyForRequest(action.retryPolicy ?? null, headers);
+    if (action.attemptCountInRequest === true) headers['x-envoy-attempt-count'] = '1';
     this.upstream =
       retry === null || head.upgrade !== null
         ? cluster.poolFor(host).newStream(upstreamHead, this)
@@ -242,6 +243,10 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (this.clusterMutations !== null) applyHeaderMutations(out, this.clusterMutations.responseHeaders);
     applyHeaderMutations(out, this.route!.responseHeaders);
     if (this.hashCookie !== null) appendSetCookie(out, this.hashCookie);
+    const act = this.route!.action;
+    if (act.kind === 'route' && act.attemptCountInResponse === true) {
+      out['x-envoy-attempt-count'] = String(cb.info.attemptCount);
+    }
     cb.info.responseCodeDetails = 'via_upstream';
     cb.encodeHeaders(status, out, false);
   }

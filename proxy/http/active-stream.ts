@@ -51,6 +51,7 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   private pendingHeaders: OutgoingHttpHeaders | null = null;
   private pendingStatus = 0;
   private done = false;
+  private drainHooked = false;
   private lastActivity = 0;
   private idleTimeoutMs: number;
   private readonly idleTimer: TimerEntry;
@@ -81,7 +82,7 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     // A reset or aborted stream reports through 'close'; its 'error' must not become uncaught.
     this.req.on('error', ignoreError);
     res.on('error', ignoreError);
-    res.on('drain', onResDrain);
+    // 'drain' is listened for only once a write is refused (encodeData): most responses never are.
     res.on('finish', onResFinish);
     res.on('close', onResClose);
   }
@@ -305,7 +306,12 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
       else res.end();
       return true;
     }
-    return (res as ServerResponse).write(chunk);
+    const ok = (res as ServerResponse).write(chunk);
+    if (!ok && !this.drainHooked) {
+      this.drainHooked = true;
+      res.on('drain', onResDrain);
+    }
+    return ok;
   }
 
   encodeTrailers(trailers: OutgoingHttpHeaders): void {
@@ -432,6 +438,8 @@ function ignoreError(): void {}
 
 interface Tagged {
   remoraStream?: ActiveStream;
+  /** HTTP/1 responses: the connection's in-flight bookkeeping (downstream-connections.ts H1Conn). */
+  remoraConn?: { done(): void };
 }
 
 function onReqData(this: Tagged, c: Buffer): void {
@@ -451,5 +459,6 @@ function onResFinish(this: Tagged): void {
 }
 
 function onResClose(this: Tagged): void {
+  this.remoraConn?.done();
   this.remoraStream?.finish(false);
 }

@@ -11,14 +11,7 @@ import type { StatsStore } from '../observability/stats.js';
 import { normalizePath, type PathNormalizeOptions } from '../router/path-normalize.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
-import {
-  destroySilent,
-  goaway,
-  H1Conn,
-  isUpgradeRequest,
-  noteStream,
-  onH1ResClose,
-} from './downstream-connections.js';
+import { destroySilent, goaway, H1Conn, isUpgradeRequest, noteStream } from './downstream-connections.js';
 import type { HttpFilter, RequestHead } from './filter.js';
 import { HcmStats } from './hcm-stats.js';
 import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
@@ -278,9 +271,9 @@ export class ConnectionManager implements StreamOwner {
         conn.socket.setTimeout(0);
       }
       conn.inflight++;
+      // The stream's own 'close' handler (active-stream.ts) tells the connection first: one
+      // listener per response instead of two.
       (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
-      // `on`, not `once`: a response closes once, and once() allocates a wrapper per request.
-      res.on('close', onH1ResClose);
     }
     const stream = this.newStream(req, res, upgradeSocket);
     const cfg = this.cfg;

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import http2, { type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 
@@ -26,11 +26,6 @@ export class H1Conn {
 /** 'timeout' before any byte arrived: the connection was idle from the start. */
 export function destroySilent(this: Socket): void {
   this.destroy();
-}
-
-/** 'close' of an HTTP/1 response whose connection is tracked in `remoraConn`. */
-export function onH1ResClose(this: ServerResponse & { remoraConn?: H1Conn }): void {
-  this.remoraConn?.done();
 }
 
 const lastStreamIds = new WeakMap<ServerHttp2Session, number>();

@@ -1,7 +1,11 @@
+import { isObject, rejectUnknown } from '../../../../config/fields.js';
 import { type Issues, joinPath } from '../../../../config/issues.js';
 import type { ProtoObject, ProtoValue } from '../../../../config/proto-object.js';
 import { HeaderMatcher } from '../../../../router/matchers.js';
 import { translateHeaderMatcher } from '../../../../router/translate-match.js';
+
+/** How a field remora does not implement is reported (tests match it). */
+const NOT_SUPPORTED = 'field not supported by remora';
 
 /** A FractionalPercent as a probability in [0, 1] and its denominator (for header overrides). */
 export interface Fraction {
@@ -44,24 +48,14 @@ const DENOMINATORS: Readonly<Record<string, number>> = {
   MILLION: 1_000_000,
 };
 
-function isMessage(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-function unknown(obj: ProtoObject, allowed: readonly string[], path: string, issues: Issues): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) issues.error(joinPath(path, k), 'field not supported by remora');
-  }
-}
-
 /** FractionalPercent; absent means 0% (the proto default), as in Envoy. */
 function fraction(v: ProtoValue | undefined, path: string, issues: Issues): Fraction {
   if (v === undefined || v === null) return { numerator: 0, denominator: 100 };
-  if (!isMessage(v)) {
+  if (!isObject(v)) {
     issues.error(path, 'must be a message');
     return { numerator: 0, denominator: 100 };
   }
-  unknown(v, ['numerator', 'denominator'], path, issues);
+  rejectUnknown(v, ['numerator', 'denominator'], path, issues, NOT_SUPPORTED);
   const d = DENOMINATORS[typeof v.denominator === 'string' ? v.denominator : 'HUNDRED'];
   if (d === undefined)
     issues.error(joinPath(path, 'denominator'), 'must be HUNDRED, TEN_THOUSAND or MILLION');
@@ -75,14 +69,20 @@ function fraction(v: ProtoValue | undefined, path: string, issues: Issues): Frac
 
 /** envoy.extensions.filters.http.fault.v3.HTTPFault. */
 export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): FaultConfig {
-  unknown(c, ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults'], path, issues);
+  rejectUnknown(
+    c,
+    ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults'],
+    path,
+    issues,
+    NOT_SUPPORTED,
+  );
   let delay: FaultConfig['delay'] = null;
   if (c.delay !== undefined && c.delay !== null) {
     const dp = joinPath(path, 'delay');
     const d = c.delay;
-    if (!isMessage(d)) issues.error(dp, 'must be a message');
+    if (!isObject(d)) issues.error(dp, 'must be a message');
     else {
-      unknown(d, ['fixed_delay', 'header_delay', 'percentage'], dp, issues);
+      rejectUnknown(d, ['fixed_delay', 'header_delay', 'percentage'], dp, issues, NOT_SUPPORTED);
       let fixedMs = -1;
       if (d.fixed_delay !== undefined && d.fixed_delay !== null) {
         if (typeof d.fixed_delay !== 'number' || !(d.fixed_delay > 0))
@@ -98,9 +98,15 @@ export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): 
   if (c.abort !== undefined && c.abort !== null) {
     const ap = joinPath(path, 'abort');
     const a = c.abort;
-    if (!isMessage(a)) issues.error(ap, 'must be a message');
+    if (!isObject(a)) issues.error(ap, 'must be a message');
     else {
-      unknown(a, ['http_status', 'grpc_status', 'header_abort', 'percentage'], ap, issues);
+      rejectUnknown(
+        a,
+        ['http_status', 'grpc_status', 'header_abort', 'percentage'],
+        ap,
+        issues,
+        NOT_SUPPORTED,
+      );
       let httpStatus = -1;
       let grpcStatus = -1;
       if (typeof a.http_status === 'number') {
@@ -122,7 +128,7 @@ export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): 
   if (Array.isArray(hs)) {
     hs.forEach((h, i) => {
       const hp = joinPath(joinPath(path, 'headers'), i);
-      if (!isMessage(h)) issues.error(hp, 'must be a message');
+      if (!isObject(h)) issues.error(hp, 'must be a message');
       else {
         const m = translateHeaderMatcher(h, hp, issues);
         if (m !== null) headers.push(new HeaderMatcher(m));

@@ -1,8 +1,12 @@
+import { isObject, rejectUnknown } from '../../../../config/fields.js';
 import { type Issues, joinPath } from '../../../../config/issues.js';
 import { type ProtoObject, typeNameOf, typeUrlOf } from '../../../../config/proto-object.js';
 import type { HttpFilterFactory, StreamCallbacks } from '../../../../http/filter.js';
 import { CookieSessionState } from './cookie-session-state.js';
 import { StatefulSessionFilter } from './stateful-session-filter.js';
+
+/** How a field remora does not implement is reported (tests match it). */
+const NOT_SUPPORTED = 'field not supported by remora';
 
 export const STATEFUL_SESSION_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.http.stateful_session.v3.StatefulSession';
@@ -13,25 +17,15 @@ export interface StatefulSessionConfig {
   readonly state: CookieSessionState | null;
 }
 
-function unknownFields(obj: ProtoObject, allowed: readonly string[], path: string, issues: Issues): void {
-  for (const k of Object.keys(obj)) {
-    if (!allowed.includes(k)) issues.error(joinPath(path, k), 'field not supported by remora');
-  }
-}
-
-function isMessage(v: unknown): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
 function parseCookieState(cfg: ProtoObject, path: string, issues: Issues): CookieSessionState | null {
-  unknownFields(cfg, ['@type', 'cookie'], path, issues);
+  rejectUnknown(cfg, ['@type', 'cookie'], path, issues, NOT_SUPPORTED);
   const cookie = cfg.cookie;
   const cp = joinPath(path, 'cookie');
-  if (!isMessage(cookie)) {
+  if (!isObject(cookie)) {
     issues.error(cp, 'is required');
     return null;
   }
-  unknownFields(cookie, ['name', 'ttl', 'path'], cp, issues);
+  rejectUnknown(cookie, ['name', 'ttl', 'path'], cp, issues, NOT_SUPPORTED);
   const name = cookie.name;
   if (typeof name !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
     issues.error(joinPath(cp, 'name'), 'must be a non-empty cookie name (an HTTP token)');
@@ -55,7 +49,7 @@ export const statefulSessionFilterFactory: HttpFilterFactory<StatefulSessionConf
   typeUrl: STATEFUL_SESSION_TYPE_URL,
   terminal: false,
   parseConfig(config: ProtoObject, path: string, issues: Issues): StatefulSessionConfig {
-    unknownFields(config, ['@type', 'session_state', 'strict'], path, issues);
+    rejectUnknown(config, ['@type', 'session_state', 'strict'], path, issues, NOT_SUPPORTED);
     if (config.strict === true) {
       // strict answers 503 when the pinned host is gone; remora always falls back to balancing.
       issues.error(
@@ -66,14 +60,14 @@ export const statefulSessionFilterFactory: HttpFilterFactory<StatefulSessionConf
     const ss = config.session_state;
     if (ss === undefined || ss === null) return { state: null };
     const sp = joinPath(path, 'session_state');
-    if (!isMessage(ss)) {
+    if (!isObject(ss)) {
       issues.error(sp, 'must be a message');
       return { state: null };
     }
-    unknownFields(ss, ['name', 'typed_config'], sp, issues);
+    rejectUnknown(ss, ['name', 'typed_config'], sp, issues, NOT_SUPPORTED);
     const tc = ss.typed_config;
     const tp = joinPath(sp, 'typed_config');
-    if (!isMessage(tc)) {
+    if (!isObject(tc)) {
       issues.error(tp, 'is required');
       return { state: null };
     }

@@ -14,6 +14,19 @@ import {
 export interface DecodedResponse<T> {
   readonly updates: DecodedUpdate<T>[];
   readonly errors: string[];
+  /** The resources of this response by their bytes, for the next one (null without reuse). */
+  readonly reuse: ReuseCache<T> | null;
+}
+
+/**
+ * Accepted resources keyed by their serialized bytes (as a latin1 string: a copy of the bytes,
+ * hashed once by the Map), for types with `reuseUnchanged`. Holds about one response's worth of
+ * bytes per type, which is what the proxy already received.
+ */
+export type ReuseCache<T> = Map<string, { readonly name: string; readonly value: T }>;
+
+function newResponse<T>(type: ResourceType<T, unknown>, reuse: boolean): DecodedResponse<T> {
+  return { updates: [], errors: [], reuse: reuse && type.reuseUnchanged === true ? new Map() : null };
 }
 
 /** SotW: each Any is the resource itself or an envoy.service.discovery.v3.Resource wrapping it. */
@@ -21,8 +34,9 @@ export function decodeSotwResources<T>(
   type: ResourceType<T, unknown>,
   resources: readonly AnyMessage[],
   versionInfo: string,
+  previous: ReuseCache<T> | null = null,
 ): DecodedResponse<T> {
-  const out: DecodedResponse<T> = { updates: [], errors: [] };
+  const out = newResponse(type, true);
   const seen = new Set<string>();
   for (let i = 0; i < resources.length; i++) {
     const any = resources[i];
@@ -34,9 +48,10 @@ export function decodeSotwResources<T>(
         out.errors.push(`resources[${i}]: cannot decode ${RESOURCE_WRAPPER_TYPE_URL}: ${messageOf(err)}`);
         continue;
       }
-      decodeOne(type, wrapper.resource, wrapper.name, versionInfo, `resources[${i}].resource`, seen, out);
+      const path = `resources[${i}].resource`;
+      decodeOne(type, wrapper.resource, wrapper.name, versionInfo, path, seen, out, previous);
     } else {
-      decodeOne(type, any, '', versionInfo, `resources[${i}]`, seen, out);
+      decodeOne(type, any, '', versionInfo, `resources[${i}]`, seen, out, previous);
     }
   }
   return out;
@@ -47,11 +62,12 @@ export function decodeDeltaResources<T>(
   type: ResourceType<T, unknown>,
   resources: readonly ResourceMessage[],
 ): DecodedResponse<T> {
-  const out: DecodedResponse<T> = { updates: [], errors: [] };
+  // A delta response carries only what changed: nothing to gain from reusing by bytes.
+  const out = newResponse(type, false);
   const seen = new Set<string>();
   for (let i = 0; i < resources.length; i++) {
     const r = resources[i];
-    decodeOne(type, r.resource, r.name, r.version, `resources[${i}].resource`, seen, out);
+    decodeOne(type, r.resource, r.name, r.version, `resources[${i}].resource`, seen, out, null);
   }
   return out;
 }
@@ -64,6 +80,7 @@ function decodeOne<T>(
   path: string,
   seen: Set<string>,
   out: DecodedResponse<T>,
+  previous: ReuseCache<T> | null,
 ): void {
   const label = wrapperName === '' ? path : `${path} (${wrapperName})`;
   if (any === null || any === undefined) {
@@ -77,6 +94,15 @@ function decodeOne<T>(
     out.errors.push(
       `${label}: type URL "${any.type_url}" does not match the response's type "${type.typeUrl}"`,
     );
+    return;
+  }
+  const key = out.reuse === null ? '' : bytesKey(any.value);
+  const hit = previous === null || key === '' ? undefined : previous.get(key);
+  if (hit !== undefined && (wrapperName === '' || wrapperName === hit.name) && !seen.has(hit.name)) {
+    // The same bytes as an accepted resource of the last response: the same value, no decoding.
+    seen.add(hit.name);
+    out.reuse?.set(key, hit);
+    out.updates.push({ name: hit.name, value: hit.value, version, resource: any });
     return;
   }
   let raw: unknown;
@@ -125,6 +151,7 @@ function decodeOne<T>(
     return;
   }
   out.updates.push({ name, value: result.value, version, resource: any });
+  if (key !== '') out.reuse?.set(key, { name, value: result.value });
 }
 
 function safeValidate<T>(type: ResourceType<T, unknown>, raw: unknown): ValidationResult<T> | null {
@@ -133,6 +160,10 @@ function safeValidate<T>(type: ResourceType<T, unknown>, raw: unknown): Validati
   } catch {
     return null;
   }
+}
+
+function bytesKey(v: Uint8Array): string {
+  return (Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength)).toString('latin1');
 }
 
 export function messageOf(err: unknown): string {

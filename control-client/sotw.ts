@@ -30,7 +30,7 @@ export class SotwProtocol implements AdsProtocol {
     }
     state.nonce = res.nonce;
     state.stats.update_attempt++;
-    const decoded = decodeSotwResources(state.type, res.resources, res.version_info);
+    const decoded = decodeSotwResources(state.type, res.resources, res.version_info, state.reuse);
     if (decoded.errors.length > 0) {
       state.stats.update_rejected++;
       state.stats.last_error = nackMessage(decoded.errors);
@@ -51,6 +51,7 @@ export class SotwProtocol implements AdsProtocol {
     state.stats.version_text = res.version_info;
     state.stats.update_time = Date.now();
     state.stats.last_error = '';
+    state.reuse = decoded.reuse;
     state.apply(decoded.updates, [], state.type.allResourcesRequiredInSotW);
     this.host.send(this.request(state, null));
     this.host.responseProcessed({

@@ -4,6 +4,7 @@
  * does-not-exist timers and the stats. Transport-neutral: the SotW and delta protocols both decode a
  * response into a list of updates and removals and hand them to `apply`, or NACK with `reject`.
  */
+import type { ReuseCache } from './decode.js';
 import { type ResourceType, type ResourceWatcher, WILDCARD } from './resource-type.js';
 import { newTypeStats, type XdsTypeStats } from './stats.js';
 import type { AnyMessage } from './wire.js';
@@ -53,6 +54,8 @@ export class TypeState<T> {
   namesSentOnStream = false;
   /** A subscription change waits to be sent (batched per tick). */
   dirty = false;
+  /** SotW: the last accepted response's resources by bytes (types with reuseUnchanged). */
+  reuse: ReuseCache<T> | null = null;
   /** Watchers told something in the current batch, for their onBatchEnd. */
   private readonly touched = new Set<ResourceWatcher<T>>();
   private initialFetchDone = false;
@@ -172,7 +175,8 @@ export class TypeState<T> {
         this.clearTimer(sub);
         this.resolve(sub);
       }
-      if (previous !== undefined && this.type.equal(previous.value, u.value)) continue;
+      if (previous !== undefined && (previous.value === u.value || this.type.equal(previous.value, u.value)))
+        continue;
       this.notifyUpdate(u.name, u.value);
     }
     for (const name of removed) this.remove(name);

@@ -146,6 +146,8 @@ export function clusterType(deps: ClusterTypeDeps): ResourceType<ClusterResource
   return {
     typeUrl: CLUSTER_TYPE_URL,
     allResourcesRequiredInSotW: true,
+    // Validation reads only the bytes and settings fixed at startup (policies, static names).
+    reuseUnchanged: true,
     decode: decoder('envoy.config.cluster.v3.Cluster'),
     name: nameField('name'),
     validate(raw) {
@@ -194,6 +196,7 @@ export function endpointType(): ResourceType<EndpointResource, DecodedResource> 
   return {
     typeUrl: ENDPOINT_TYPE_URL,
     allResourcesRequiredInSotW: false,
+    reuseUnchanged: true,
     decode: decoder('envoy.config.endpoint.v3.ClusterLoadAssignment'),
     name: nameField('cluster_name'),
     validate(raw) {

@@ -1,3 +1,4 @@
+import { isObject } from './fields.js';
 /**
  * Protobuf binary → ProtoObject, for resources as xDS delivers them (an Any's value bytes) and
  * anything else that arrives on the wire. The result has exactly the shape the JSON decoder
@@ -67,10 +68,6 @@ export function decodeBinaryAny(
 ): ProtoObject | null {
   const d = new BinaryDecoder(options.schema ?? schema(), issues);
   return d.any(typeUrl, toBuffer(value), path) ?? null;
-}
-
-function isObject(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
 class BinaryDecoder {

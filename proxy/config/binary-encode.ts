@@ -1,3 +1,4 @@
+import { isObject } from './fields.js';
 /**
  * ProtoObject → protobuf binary: the inverse of binary-decode.ts, for the control plane (which
  * builds resources as ProtoObjects and sends them as Any) and for tests. Strict like the
@@ -53,10 +54,6 @@ export function encodeAny(
 }
 
 type Msg = Record<string, unknown>;
-
-function isObject(v: unknown): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
 
 class Encoder {
   private readonly json: StructWriter;

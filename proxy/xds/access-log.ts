@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isObject } from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import { type ProtoObject, type ProtoValue, typeNameOf, typeUrlOf } from '../config/proto-object.js';
 import { AccessLogger, type LineFormatter } from '../observability/access-log/access-logger.js';
@@ -22,14 +23,6 @@ export const STDERR_ACCESS_LOG = 'envoy.extensions.access_loggers.stream.v3.Stde
 
 export interface AccessLogTranslateDeps {
   readonly outputs: AccessLogOutputs;
-}
-
-function isObject(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-function isStruct(v: ProtoValue | undefined): v is ProtoObject {
-  return isObject(v);
 }
 
 /** `access_log: [...]` of a connection manager or tcp_proxy. Entries with errors are left out. */
@@ -166,7 +159,7 @@ function textFormat(fmt: string, path: string, omit: boolean, issues: Issues): L
 }
 
 function jsonFormat(v: ProtoValue, path: string, omit: boolean, issues: Issues): LineFormatter | null {
-  if (!isStruct(v)) {
+  if (!isObject(v)) {
     issues.error(path, 'must be an object (google.protobuf.Struct)');
     return null;
   }

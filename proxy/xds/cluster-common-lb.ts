@@ -1,7 +1,7 @@
+import { isObject, readObject, rejectUnknown } from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
 import type { CommonLbModel } from '../model/cluster.js';
-import { readObject, rejectUnknown } from './cluster-fields.js';
 
 const COMMON_LB_FIELDS = new Set([
   'healthy_panic_threshold',
@@ -63,9 +63,9 @@ export function translateCommonLbConfig(
  * `locality_lb_config.locality_weighted_lb_config` (Envoy's LocalityLbConfig).
  */
 export function typedLocalityWeighted(body: ProtoObject): boolean {
-  if (isMessage(body.locality_weighted_lb_config)) return true;
+  if (isObject(body.locality_weighted_lb_config)) return true;
   const llc = body.locality_lb_config;
-  return isMessage(llc) && isMessage(llc.locality_weighted_lb_config);
+  return isObject(llc) && isObject(llc.locality_weighted_lb_config);
 }
 
 /** common_lb_config's model with locality weighting switched on by the typed policy, if it asks. */
@@ -75,8 +75,4 @@ export function withTypedLocality(
 ): CommonLbModel | undefined {
   if (!typedWeighted) return common;
   return { healthyPanicThresholdPercent: common?.healthyPanicThresholdPercent ?? 50, localityWeighted: true };
-}
-
-function isMessage(v: unknown): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }

@@ -1,5 +1,6 @@
+import { isObject } from '../../config/fields.js';
 import { type Issues, joinPath } from '../../config/issues.js';
-import type { ProtoObject, ProtoValue } from '../../config/proto-object.js';
+import type { ProtoValue } from '../../config/proto-object.js';
 import { ResponseFlag } from '../../http/response-flags.js';
 import type { StreamInfo } from '../../http/stream-info.js';
 
@@ -170,10 +171,6 @@ const FLAG_BY_SHORT_NAME: Readonly<Record<string, number>> = {
   UPE: ResponseFlag.UpstreamProtocolError,
   NFCF: ResponseFlag.NoFilterConfigFound,
 };
-
-function isObject(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
 
 /** ComparisonFilter {op, value: RuntimeUInt32 {default_value, runtime_key}}. */
 function comparison(v: ProtoValue | undefined, path: string, issues: Issues): [Op, number] | null {

@@ -1,15 +1,12 @@
+import { isObject, readObject } from '../../../config/fields.js';
 import { type Issues, joinPath } from '../../../config/issues.js';
-import type { ProtoObject, ProtoValue } from '../../../config/proto-object.js';
+import type { ProtoObject } from '../../../config/proto-object.js';
 
 /**
  * Typed readers for the fields of an `*_lb_config` / typed policy config in the ProtoObject form
  * (wrappers unwrapped, Durations in ms, enums as names). Each reports a problem at the field's
  * path and returns undefined, so a policy's parseConfig reads as a list of fields with defaults.
  */
-
-function isObject(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
 
 export interface UintBounds {
   readonly min?: number;
@@ -93,13 +90,7 @@ export function readMessage(
   path: string,
   issues: Issues,
 ): ProtoObject | undefined {
-  const v = obj[field];
-  if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) {
-    issues.error(joinPath(path, field), 'must be a message');
-    return undefined;
-  }
-  return v;
+  return readObject(obj, field, path, issues);
 }
 
 /** The top-level config: absent → an empty message; anything but a message → an error. */

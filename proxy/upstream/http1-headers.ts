@@ -27,6 +27,25 @@ const SINGLE = new Set([
   'user-agent',
 ]);
 
+/**
+ * Lower-case forms of header names already seen. Upstreams send the same few names in the same
+ * case on every response, and a Map hit is cheaper than toLowerCase on a fresh string (which
+ * allocates whenever the name has a capital). Bounded in entries and name length, so an upstream
+ * sending ever-new names only falls back to toLowerCase.
+ */
+const LOWER = new Map<string, string>();
+const LOWER_MAX_ENTRIES = 512;
+const LOWER_MAX_NAME = 64;
+
+function lowerName(name: string): string {
+  let l = LOWER.get(name);
+  if (l === undefined) {
+    l = name.toLowerCase();
+    if (LOWER.size < LOWER_MAX_ENTRIES && name.length <= LOWER_MAX_NAME) LOWER.set(name, l);
+  }
+  return l;
+}
+
 /** Connection-level response fields, never folded into the headers handed on (unless keepHopByHop). */
 function isConnectionField(name: string): boolean {
   return (
@@ -50,7 +69,7 @@ export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): Inco
   const h: IncomingHttpHeaders = {};
   let conn: string | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
+    const name = lowerName(raw[i]);
     const value = raw[i + 1];
     if (!keepHopByHop && isConnectionField(name)) {
       if (name === 'connection') conn = conn === null ? value : `${conn},${value}`;
@@ -65,7 +84,8 @@ export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): Inco
       h[name] = `${prev}, ${value}`;
     }
   }
-  if (conn !== null) {
+  // `keep-alive` / `close` name no other field: skip the split on almost every response.
+  if (conn !== null && conn !== 'keep-alive' && conn !== 'close') {
     // Fields the upstream named in Connection are hop-by-hop too (rare beyond keep-alive/close).
     for (const part of conn.split(',')) {
       const n = part.trim().toLowerCase();

@@ -53,6 +53,21 @@ describe('foldHeaders (upstream response head)', () => {
     expect(h).toEqual({ 'content-length': '5' });
   });
 
+  it('lower-cases correctly past the name cache bound (ever-new names, long names)', () => {
+    const raw: string[] = [];
+    for (let i = 0; i < 1200; i++) raw.push(`X-Name-${i}`, String(i));
+    raw.push(`X-${'L'.repeat(200)}`, 'long');
+    const h = foldHeaders(raw, false);
+    expect(Object.keys(h)).toHaveLength(1201);
+    expect(h['x-name-1199']).toBe('1199');
+    expect(h[`x-${'l'.repeat(200)}`]).toBe('long');
+    // Seen again after the cache filled: still folded under the lower-case name.
+    expect(foldHeaders(['X-Name-1199', 'again', 'CONTENT-TYPE', 't'], false)).toEqual({
+      'x-name-1199': 'again',
+      'content-type': 't',
+    });
+  });
+
   it('keeps the connection fields for a 101 (keepHopByHop)', () => {
     const h = foldHeaders(['Connection', 'Upgrade', 'Upgrade', 'websocket'], true);
     expect(h).toEqual({ connection: 'Upgrade', upgrade: 'websocket' });

@@ -358,9 +358,15 @@ export class ConnectionManager implements StreamOwner {
     // Both strings already exist on the request; this is two field stores.
     info.requestMethod = req.method ?? '';
     info.requestPath = req.url ?? '';
-    const sock = req.socket;
-    info.downstreamRemoteAddress = `${sock.remoteAddress}:${sock.remotePort}`;
-    info.downstreamLocalAddress = `${sock.localAddress}:${sock.localPort}`;
+    // The addresses are the connection's: formatted once per socket, not per request.
+    const sock = req.socket as Socket & { remoraAddrs?: readonly [string, string] };
+    let addrs = sock.remoraAddrs;
+    if (addrs === undefined) {
+      addrs = [`${sock.remoteAddress}:${sock.remotePort}`, `${sock.localAddress}:${sock.localPort}`];
+      sock.remoraAddrs = addrs;
+    }
+    info.downstreamRemoteAddress = addrs[0];
+    info.downstreamLocalAddress = addrs[1];
     return s;
   }
 

@@ -1,5 +1,8 @@
 import type { ResponseFlagBit } from './response-flags.js';
 
+/** The shared empty map every header field starts as (three fewer objects per stream). */
+const NO_HEADERS: Readonly<Record<string, never>> = Object.freeze({});
+
 /**
  * What is known about one downstream request (or, for tcp_proxy, one connection) as it moves
  * through the proxy: filled in by the connection manager, router and upstream; read by access
@@ -26,10 +29,10 @@ export class StreamInfo {
   /** 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2' | '' (tcp). */
   protocol = '';
   /** Request headers as received (lower-case names), including pseudo-headers for HTTP/2. */
-  requestHeaders: Readonly<Record<string, string | string[] | undefined>> = {};
+  requestHeaders: Readonly<Record<string, string | string[] | undefined>> = NO_HEADERS;
   /** Response headers as sent downstream. */
-  responseHeaders: Readonly<Record<string, string | string[] | number | undefined>> = {};
-  responseTrailers: Readonly<Record<string, string | string[] | undefined>> = {};
+  responseHeaders: Readonly<Record<string, string | string[] | number | undefined>> = NO_HEADERS;
+  responseTrailers: Readonly<Record<string, string | string[] | undefined>> = NO_HEADERS;
   /** 0 until a response started. */
   responseCode = 0;
   /** Envoy's %RESPONSE_CODE_DETAILS% (e.g. `route_not_found`, `upstream_reset_before_response_started{connection_failure}`). */

@@ -42,10 +42,23 @@ export class EdfScheduler {
     return this.heap[0];
   }
 
+  /** Entry i's current deadline. */
+  deadlineOf(i: number): number {
+    return this.deadline[i];
+  }
+
   /** Reschedules the top entry `period` (= 1 / weight) after its current deadline. */
   advanceTop(period: number): void {
+    this.rescheduleTop(this.deadline[this.heap[0]] + period);
+  }
+
+  /**
+   * Reschedules the top entry at an absolute deadline, for callers that recompute deadlines
+   * rather than accumulate them (round robin keeps equal true deadlines exactly equal).
+   */
+  rescheduleTop(deadline: number): void {
     const e = this.heap[0];
-    this.deadline[e] += period;
+    this.deadline[e] = deadline;
     this.seq[e] = this.nextSeq++;
     this.siftDown(0);
   }

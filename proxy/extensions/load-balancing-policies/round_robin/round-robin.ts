@@ -1,6 +1,6 @@
 import type { Host } from '../../../upstream/host.js';
 import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
-import { EdfScheduler } from './edf-scheduler.js';
+import { WeightedRotation } from './edf-scheduler.js';
 
 /**
  * Round robin. Equal weights: a plain rotation, O(1). Different weights: smooth weighted round
@@ -11,7 +11,7 @@ import { EdfScheduler } from './edf-scheduler.js';
 export class RoundRobinLoadBalancer implements LoadBalancer {
   private readonly hosts: readonly Host[];
   /** Null when every weight is equal (plain rotation). */
-  private readonly edf: EdfScheduler<Host> | null;
+  private readonly edf: WeightedRotation<Host> | null;
   private next: number;
 
   constructor(hosts: readonly Host[], previous: LoadBalancer | null) {
@@ -70,8 +70,7 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
     return this.next % hosts.length;
   }
 
-  private buildScheduler(prev: RoundRobinLoadBalancer | null): EdfScheduler<Host> {
-    const s = new EdfScheduler<Host>();
+  private buildScheduler(prev: RoundRobinLoadBalancer | null): WeightedRotation<Host> {
     // Relative deadlines of the hosts that stay, by key; weights may have changed.
     const carried = new Map<string, number>();
     if (prev?.edf) {
@@ -81,11 +80,14 @@ export class RoundRobinLoadBalancer implements LoadBalancer {
       const n = prev.hosts.length;
       for (let k = 0; k < n; k++) carried.set(prev.hosts[(prev.next + k) % n].key, (k + 1) / n);
     }
+    const weights: number[] = [];
+    const offsets: number[] = [];
     for (const h of this.hosts) {
       // `off * weight` is the fraction of a period left; scale it to the (maybe new) weight.
       const frac = carried.get(h.key);
-      s.add(h, h.weight, frac === undefined ? 1 / h.weight : Math.min(frac, 1) / h.weight);
+      weights.push(h.weight);
+      offsets.push(frac === undefined ? 1 / h.weight : Math.min(frac, 1) / h.weight);
     }
-    return s;
+    return new WeightedRotation(this.hosts, weights, offsets);
   }
 }

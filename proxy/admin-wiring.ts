@@ -78,6 +78,11 @@ export async function startAdmin(w: AdminWiring): Promise<AdminServer | null> {
     },
     initState: () => w.dynamic?.initState() ?? 'initialized',
     clusters: () => [...w.clusterManager.all()],
+    // /clusters prints each host's outlier-detection success rate (-1 when none is computed).
+    clusterDetails: (name) => {
+      const outlier = w.clusterManager.get(name)?.health?.outlier;
+      return outlier == null ? undefined : { successRate: (key) => outlier.successRate(key) };
+    },
     listeners: () => [
       ...w.listeners.map((l) => ({ name: l.name, address: l.model.address, port: l.port })),
       ...(w.dynamic?.listenerInfo() ?? []),

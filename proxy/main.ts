@@ -61,6 +61,7 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
     stats,
     discoveries: registries.clusterDiscoveries,
     loadStats,
+    healthEvents: logs.component('health'),
   });
   for (const m of config.clusters) clusterManager.addOrUpdate(m);
   // Envoy's cluster warming: listeners open only once every static cluster has its first host

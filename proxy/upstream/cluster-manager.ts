@@ -3,8 +3,14 @@ import { type ClusterModel, clusterModelsEqual } from '../model/cluster.js';
 import type { StatsStore } from '../observability/stats.js';
 import type { ClusterLookup } from './cluster.js';
 import type { ClusterDiscoveryFactory } from './discovery.js';
+import { type EventLogger, logHealthEvents } from './health/cluster-health.js';
 import type { LoadStatsStore } from './load-stats.js';
 import { ManagedCluster } from './managed-cluster.js';
+
+/** A logger that can name the cluster on every event line (a pino logger satisfies it). */
+export interface HealthEventLog {
+  child(bindings: { cluster: string }): EventLogger;
+}
 
 /**
  * Owns every running cluster by name. Clusters come and go as config changes (bootstrap now, CDS
@@ -22,6 +28,8 @@ export interface ClusterManagerDeps {
    * hosts then carry no counters and the router does nothing extra per request).
    */
   readonly loadStats?: LoadStatsStore | null;
+  /** Where outlier ejections and active health transitions are logged as events (Envoy's event log). */
+  readonly healthEvents?: HealthEventLog | null;
 }
 
 export type ClusterChange = 'added' | 'updated' | 'unchanged';
@@ -31,11 +39,13 @@ export class ClusterManager implements ClusterLookup {
   private readonly stats: StatsStore;
   private readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
   private readonly loadStats: LoadStatsStore | null;
+  private readonly healthEvents: HealthEventLog | null;
 
   constructor(deps: ClusterManagerDeps) {
     this.stats = deps.stats;
     this.discoveries = deps.discoveries;
     this.loadStats = deps.loadStats ?? null;
+    this.healthEvents = deps.healthEvents ?? null;
   }
 
   get(name: string): ManagedCluster | undefined {
@@ -79,6 +89,8 @@ export class ClusterManager implements ClusterLookup {
     const load = this.loadStats === null ? null : this.loadStats.cluster(model.name, model.edsServiceName);
     const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, load);
     this.clusters.set(model.name, fresh);
+    if (this.healthEvents !== null)
+      logHealthEvents(fresh.health, this.healthEvents.child({ cluster: model.name }));
     if (old === undefined) return 'added';
     old.drain();
     return 'updated';

@@ -1,6 +1,6 @@
 import type { Host } from '../../../upstream/host.js';
 import type { LbContext, LoadBalancer } from '../../../upstream/load-balancer.js';
-import { WeightedRotation } from './edf-scheduler.js';
+import { WeightedRotation } from './weighted-rotation.js';
 
 /**
  * Round robin. Equal weights: a plain rotation, O(1). Different weights: smooth weighted round

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type DeltaDiscoveryRequest, XdsClient, type XdsClientOptions } from '../../control-client/index.js';
-import { AdsTestServer, until } from './ads-test-server.js';
+import { describe, expect, it } from 'vitest';
+import type { DeltaDiscoveryRequest } from '../../control-client/index.js';
+import { until } from './ads-test-server.js';
+import { adsClientSetup } from './client-harness.js';
 import { Recorder } from './recorder.js';
 import {
   ASSIGNMENT_URL,
@@ -13,29 +14,11 @@ import {
   thingType,
 } from './test-types.js';
 
-let server: AdsTestServer | null = null;
-let client: XdsClient | null = null;
-
-afterEach(() => {
-  client?.close();
-  client = null;
-  server?.kill();
-  server = null;
+const { setup, restartServer } = adsClientSetup({
+  node: { id: 'sidecar-d' },
+  api_type: 'DELTA_GRPC',
+  backoff: { initialMs: 30, maxMs: 200 },
 });
-
-async function setup(
-  extra: Partial<XdsClientOptions> = {},
-): Promise<{ server: AdsTestServer; client: XdsClient }> {
-  server = await AdsTestServer.start();
-  client = new XdsClient({
-    target: server.target,
-    node: { id: 'sidecar-d' },
-    api_type: 'DELTA_GRPC',
-    backoff: { initialMs: 30, maxMs: 200 },
-    ...extra,
-  });
-  return { server, client };
-}
 
 function resource(name: string, version: string, addresses: string[]) {
   return { name, version, resource: assignmentAny(name, addresses) };
@@ -249,10 +232,9 @@ describe('XdsClient delta', () => {
     });
     await s0.next();
     first.kill();
-    server = null;
     await until(() => !client.connected, 3000, 'disconnect');
 
-    server = await AdsTestServer.start(port);
+    const server = await restartServer(port);
     const s1 = await server.stream(0);
     const again = await s1.next<DeltaDiscoveryRequest>();
     expect(again.node?.id).toBe('sidecar-d');

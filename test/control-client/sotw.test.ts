@@ -1,12 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type DiscoveryRequest,
   encodeResourceWrapper,
   RESOURCE_WRAPPER_TYPE_URL,
   XdsClient,
-  type XdsClientOptions,
 } from '../../control-client/index.js';
-import { AdsTestServer, until } from './ads-test-server.js';
+import { until } from './ads-test-server.js';
+import { adsClientSetup } from './client-harness.js';
 import { Recorder } from './recorder.js';
 import {
   ASSIGNMENT_URL,
@@ -19,29 +19,11 @@ import {
   thingType,
 } from './test-types.js';
 
-let server: AdsTestServer | null = null;
-let client: XdsClient | null = null;
-
-afterEach(() => {
-  client?.close();
-  client = null;
-  server?.kill();
-  server = null;
+const { setup, restartServer } = adsClientSetup({
+  node: { id: 'sidecar-1', cluster: 'web', locality: { zone: 'z1' }, metadata: { team: 'a', n: 1 } },
+  version: '0.1.0',
+  backoff: { initialMs: 20, maxMs: 200 },
 });
-
-async function setup(
-  extra: Partial<XdsClientOptions> = {},
-): Promise<{ server: AdsTestServer; client: XdsClient }> {
-  server = await AdsTestServer.start();
-  client = new XdsClient({
-    target: server.target,
-    node: { id: 'sidecar-1', cluster: 'web', locality: { zone: 'z1' }, metadata: { team: 'a', n: 1 } },
-    version: '0.1.0',
-    backoff: { initialMs: 20, maxMs: 200 },
-    ...extra,
-  });
-  return { server, client };
-}
 
 describe('XdsClient state of the world', () => {
   it('sends the node and an empty wildcard request, then ACKs with the exact version and nonce', async () => {
@@ -409,12 +391,11 @@ describe('XdsClient state of the world', () => {
     await s0.next();
     await s0.next();
     first.kill();
-    server = null;
     await until(() => !c.connected, 3000, 'disconnect');
     // The last accepted config survives the broken stream.
     expect(c.resources(thingType).get('x')?.value).toEqual({ name: 'x', value: '1' });
 
-    server = await AdsTestServer.start(port);
+    const server = await restartServer(port);
     const s1 = await server.stream(0);
     const reqs = [await s1.next<DiscoveryRequest>(), await s1.next<DiscoveryRequest>()];
     const byType = new Map(reqs.map((r) => [r.type_url, r]));

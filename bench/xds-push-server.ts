@@ -3,7 +3,7 @@
  * each response is written (the reference control plane orders pushes make-before-break and waits
  * for ACKs, which is right for a mesh but hides what the bench measures: an EDS response written
  * right behind a big CDS one). Resources are encoded before the clock starts; push() writes one
- * DiscoveryResponse and returns the time it was handed to gRPC.
+ * DiscoveryResponse and returns the time it was serialized and handed to HTTP/2.
  */
 import {
   Server as GrpcServer,
@@ -86,7 +86,6 @@ export class PushServer {
     this.current.set(set.typeUrl, set);
     const call = this.call;
     if (call === null) return Number.NaN;
-    const at = performance.now();
     this.nonce++;
     call.write({
       version_info: set.version,
@@ -94,7 +93,9 @@ export class PushServer {
       type_url: set.typeUrl,
       nonce: String(this.nonce),
     });
-    return at;
+    // After write(): grpc-js has serialized the message and handed it to HTTP/2, so the clock
+    // starts when the bytes can leave, not while this process is still encoding them.
+    return performance.now();
   }
 
   /** Resolves (with the time) on the first request from now on that satisfies `test`. */

@@ -14,6 +14,7 @@
  * The output follows proxy/config/proto-object.ts; proto3 scalars equal to their default are left
  * out (they are "not set"), so JSON and binary decoding of the same message give equal objects.
  */
+import { isObject } from './fields.js';
 import { type Issues, joinPath } from './issues.js';
 import {
   describe,
@@ -72,8 +73,9 @@ export function decodeJsonMessage(
   return out as ProtoObject;
 }
 
+/** A JSON object (the same test as fields.ts's isObject, typed for raw JSON input). */
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+  return isObject(v);
 }
 
 class JsonDecoder {

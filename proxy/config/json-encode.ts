@@ -3,6 +3,7 @@
  * see `connect_timeout: "0.250s"` exactly as they would write it, not the internal milliseconds.
  * Field names stay snake_case (Envoy's config_dump prints proto field names too).
  */
+import { isObject } from './fields.js';
 import type { ProtoObject, ProtoValue } from './proto-object.js';
 import { ANY_TYPE_KEY } from './proto-object.js';
 import { resolvedEnum, resolvedMessage, wellKnownKind } from './proto-reflect.js';
@@ -55,9 +56,7 @@ function messageValue(type: MessageType, v: ProtoValue): Json {
     case 'list':
       return plain(v);
     default:
-      return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v)
-        ? protoObjectToJson(type, v as ProtoObject)
-        : plain(v);
+      return isObject(v) ? protoObjectToJson(type, v) : plain(v);
   }
 }
 

@@ -33,7 +33,9 @@ export class Issues {
 
   /** One line per issue, as printed by `--mode validate` and sent as an xDS NACK error_detail. */
   format(): string {
-    return this.list.map((i) => `${i.severity === 'error' ? 'error' : 'warning'}: ${i.path}: ${i.message}`).join('\n');
+    return this.list
+      .map((i) => `${i.severity === 'error' ? 'error' : 'warning'}: ${i.path}: ${i.message}`)
+      .join('\n');
   }
 
   throwIfErrors(what: string): void {

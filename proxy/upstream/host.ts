@@ -30,7 +30,10 @@ export const HealthFlag = {
 } as const;
 
 const UNHEALTHY_MASK =
-  HealthFlag.FailedActiveHc | HealthFlag.FailedOutlierCheck | HealthFlag.FailedEdsHealth | HealthFlag.ActiveHcTimeout;
+  HealthFlag.FailedActiveHc |
+  HealthFlag.FailedOutlierCheck |
+  HealthFlag.FailedEdsHealth |
+  HealthFlag.ActiveHcTimeout;
 const DEGRADED_MASK = HealthFlag.DegradedActiveHc | HealthFlag.DegradedEdsHealth;
 
 /** A locally detected failure of a request or connection to a host (outlier detection input). */

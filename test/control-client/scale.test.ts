@@ -1,23 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type DiscoveryRequest, XdsClient } from '../../control-client/index.js';
-import { AdsTestServer } from './ads-test-server.js';
+import { describe, expect, it } from 'vitest';
+import type { DiscoveryRequest } from '../../control-client/index.js';
+import { adsClientSetup } from './client-harness.js';
 import { Recorder } from './recorder.js';
 import { ASSIGNMENT_URL, type Assignment, assignmentAny, assignmentType } from './test-types.js';
 
-let server: AdsTestServer | null = null;
-let client: XdsClient | null = null;
-
-afterEach(() => {
-  client?.close();
-  client = null;
-  server?.kill();
-  server = null;
-});
+const { setup } = adsClientSetup({ node: { id: 'big' } });
 
 describe('XdsClient at scale', () => {
   it('takes a 10,000-resource response past the 4 MB default message limit in one batch', async () => {
-    server = await AdsTestServer.start();
-    client = new XdsClient({ target: server.target, node: { id: 'big' } });
+    const { server, client } = await setup();
     const rec = new Recorder<Assignment>();
     const names = Array.from({ length: 10_000 }, (_, i) => `cluster-${i}`);
     for (const n of names) client.watch(assignmentType, n, rec);

@@ -3,33 +3,10 @@
  * and, for peak EWMA, its current cost.
  */
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  endpoints,
-  get,
-  type LbProxy,
-  spread,
-  startLbProxy,
-  startUpstreams,
-  type Upstream,
-} from './lb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoints, get, type LbProxy, lbTestScope, spread, type Upstream } from './lb-harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstreams(delays: number[]): Promise<Upstream[]> {
-  const ups = await startUpstreams(delays);
-  cleanups.push(() => Promise.all(ups.map((u) => u.close())));
-  return ups;
-}
-
-async function proxy(spec: Parameters<typeof startLbProxy>[0]): Promise<LbProxy> {
-  const p = await startLbProxy(spec);
-  cleanups.push(() => p.proxy.shutdown('test'));
-  return p;
-}
+const { upstreams, proxy } = lbTestScope();
 
 function admin(p: LbProxy, path: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@
  */
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import { afterEach } from 'vitest';
 import { parseArgs } from '../../proxy/cli-options.js';
 import { startProxy } from '../../proxy/main.js';
 import type { RunningProxy } from '../../proxy/main-contract.js';
@@ -175,6 +176,37 @@ export async function startLbProxy(spec: Omit<BootstrapSpec, 'listenerPort'>): P
   if (parsed.kind !== 'run') throw new Error(`bad args: ${parsed.kind}`);
   const proxy = await startProxy(parsed.options);
   return { proxy, port };
+}
+
+export interface LbTestScope {
+  /** Upstreams with these response delays (ms), or this many without delay. */
+  upstreams(delays: readonly number[] | number): Promise<Upstream[]>;
+  proxy(spec: Omit<BootstrapSpec, 'listenerPort'>): Promise<LbProxy>;
+}
+
+/**
+ * For a test file: what `upstreams` and `proxy` start is closed after each test, newest first
+ * (proxies before the upstreams they forward to).
+ */
+export function lbTestScope(): LbTestScope {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    async upstreams(delays) {
+      const ups = await startUpstreams(
+        typeof delays === 'number' ? Array.from({ length: delays }, () => 0) : delays,
+      );
+      cleanups.push(() => Promise.all(ups.map((u) => u.close())));
+      return ups;
+    },
+    async proxy(spec) {
+      const p = await startLbProxy(spec);
+      cleanups.push(() => p.proxy.shutdown('test'));
+      return p;
+    },
+  };
 }
 
 export interface Reply {

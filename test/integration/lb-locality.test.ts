@@ -2,32 +2,10 @@
  * Locality-weighted balancing through the whole proxy: common_lb_config.locality_weighted_lb_config
  * with zones C/A/B weighted 90/5/5 in the ClusterLoadAssignment.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  endpoints,
-  type LbProxy,
-  spread,
-  startLbProxy,
-  startUpstreams,
-  type Upstream,
-} from './lb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoints, lbTestScope, spread, startLbProxy } from './lb-harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstreams(n: number): Promise<Upstream[]> {
-  const ups = await startUpstreams(Array.from({ length: n }, () => 0));
-  cleanups.push(() => Promise.all(ups.map((u) => u.close())));
-  return ups;
-}
-
-async function proxy(spec: Parameters<typeof startLbProxy>[0]): Promise<LbProxy> {
-  const p = await startLbProxy(spec);
-  cleanups.push(() => p.proxy.shutdown('test'));
-  return p;
-}
+const { upstreams, proxy } = lbTestScope();
 
 describe('locality-weighted load balancing', () => {
   it('a 90/5/5 split across zones C/A/B comes out 90/5/5', async () => {

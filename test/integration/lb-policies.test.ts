@@ -2,33 +2,10 @@
  * Every load-balancing policy with real traffic: the whole proxy (startProxy) in front of three
  * real upstreams, counting which upstream answered each request.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  endpoints,
-  get,
-  type LbProxy,
-  spread,
-  startLbProxy,
-  startUpstreams,
-  type Upstream,
-} from './lb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoints, get, lbTestScope, spread } from './lb-harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstreams(delays: number[]): Promise<Upstream[]> {
-  const ups = await startUpstreams(delays);
-  cleanups.push(() => Promise.all(ups.map((u) => u.close())));
-  return ups;
-}
-
-async function proxy(spec: Parameters<typeof startLbProxy>[0]): Promise<LbProxy> {
-  const p = await startLbProxy(spec);
-  cleanups.push(() => p.proxy.shutdown('test'));
-  return p;
-}
+const { upstreams, proxy } = lbTestScope();
 
 describe('load-balancing policies through the proxy', () => {
   it('ROUND_ROBIN with weights 3:1:1 gives 3 of every 5 to the heavy host, interleaved', async () => {

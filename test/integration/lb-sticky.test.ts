@@ -3,25 +3,10 @@
  * when missing), the source IP and a query parameter, over ring hash; and the stateful session
  * filter, whose cookie names the host.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { endpoints, get, type LbProxy, startLbProxy, startUpstreams, type Upstream } from './lb-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoints, get, lbTestScope, startLbProxy, type Upstream } from './lb-harness.js';
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstreams(n: number): Promise<Upstream[]> {
-  const ups = await startUpstreams(Array.from({ length: n }, () => 0));
-  cleanups.push(() => Promise.all(ups.map((u) => u.close())));
-  return ups;
-}
-
-async function proxy(spec: Parameters<typeof startLbProxy>[0]): Promise<LbProxy> {
-  const p = await startLbProxy(spec);
-  cleanups.push(() => p.proxy.shutdown('test'));
-  return p;
-}
+const { upstreams, proxy } = lbTestScope();
 
 function ringHash(ups: Upstream[], hashPolicy: unknown[]) {
   return {

@@ -46,6 +46,7 @@ function dynamicDump(d: DynamicResources | undefined, kind: 'cds' | 'lds'): Dump
   return {
     versionInfo: d.versionInfo(kind),
     dynamic: kind === 'cds' ? d.dumpClusters() : d.dumpListeners(),
+    warming: kind === 'cds' ? d.dumpWarmingClusters() : d.dumpWarmingListeners(),
   };
 }
 

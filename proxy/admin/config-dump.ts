@@ -48,6 +48,8 @@ export interface DumpSet {
   readonly versionInfo?: string;
   readonly static?: readonly DumpedResource[];
   readonly dynamic?: readonly DumpedResource[];
+  /** Dynamic resources not serving yet: clusters waiting for endpoints, listeners for routes. */
+  readonly warming?: readonly DumpedResource[];
 }
 
 function section(obj: JsonObject, key: string, items: JsonValue[]): void {
@@ -74,7 +76,29 @@ export function clustersConfigDump(set: DumpSet): JsonObject {
       last_updated: timestampJson(r.lastUpdatedMs),
     })),
   );
+  section(
+    out,
+    'dynamic_warming_clusters',
+    (set.warming ?? []).map((r) => ({
+      ...withVersion(r),
+      cluster: asAny(CLUSTER, r.resource),
+      last_updated: timestampJson(r.lastUpdatedMs),
+    })),
+  );
   return out;
+}
+
+function nameOf(r: DumpedResource): string {
+  return typeof r.resource.name === 'string' ? r.resource.name : '';
+}
+
+/** A DynamicListener state (active_state / warming_state). */
+function listenerState(r: DumpedResource): JsonObject {
+  return {
+    ...withVersion(r),
+    listener: asAny(LISTENER, r.resource),
+    last_updated: timestampJson(r.lastUpdatedMs),
+  };
 }
 
 export function listenersConfigDump(set: DumpSet): JsonObject {
@@ -88,18 +112,17 @@ export function listenersConfigDump(set: DumpSet): JsonObject {
       last_updated: timestampJson(r.lastUpdatedMs),
     })),
   );
-  section(
-    out,
-    'dynamic_listeners',
-    (set.dynamic ?? []).map((r) => ({
-      name: typeof r.resource.name === 'string' ? r.resource.name : '',
-      active_state: {
-        ...withVersion(r),
-        listener: asAny(LISTENER, r.resource),
-        last_updated: timestampJson(r.lastUpdatedMs),
-      },
-    })),
-  );
+  // One DynamicListener per name, with the active and/or the warming state (a listener being
+  // replaced has both, as in Envoy).
+  const byName = new Map<string, JsonObject>();
+  for (const r of set.dynamic ?? [])
+    byName.set(nameOf(r), { name: nameOf(r), active_state: listenerState(r) });
+  for (const r of set.warming ?? []) {
+    const entry = byName.get(nameOf(r)) ?? { name: nameOf(r) };
+    entry.warming_state = listenerState(r);
+    byName.set(nameOf(r), entry);
+  }
+  section(out, 'dynamic_listeners', [...byName.values()]);
   return out;
 }
 
@@ -129,6 +152,7 @@ export function routesConfigDump(set: DumpSet): JsonObject {
 export const RESOURCE_ELEMENT_TYPES: Readonly<Record<string, string>> = {
   static_clusters: `${CLUSTERS_DUMP}.StaticCluster`,
   dynamic_active_clusters: `${CLUSTERS_DUMP}.DynamicCluster`,
+  dynamic_warming_clusters: `${CLUSTERS_DUMP}.DynamicCluster`,
   static_listeners: `${LISTENERS_DUMP}.StaticListener`,
   dynamic_listeners: `${LISTENERS_DUMP}.DynamicListener`,
   static_route_configs: `${ROUTES_DUMP}.StaticRouteConfig`,

@@ -237,6 +237,34 @@ export class DynamicConfig {
     }));
   }
 
+  /**
+   * EDS clusters waiting for their endpoints, for /config_dump (dynamic_warming_clusters). Their
+   * last_updated is the time of the last accepted CDS response: the one that brought them, unless
+   * a later one arrived while they still warm.
+   */
+  dumpWarmingClusters(): DynamicResourceInfo[] {
+    const cache = this.client.resources(this.types.cluster);
+    const at = this.client.typeStats(CLUSTER_TYPE_URL)?.update_time ?? 0;
+    return [...this.clusters.warming].map(([name, r]) => ({
+      name,
+      proto: r.proto,
+      version: cache.get(name)?.version ?? '',
+      lastUpdatedMs: at,
+    }));
+  }
+
+  /** Listeners waiting for their routes, for /config_dump (dynamic_listeners, warming_state). */
+  dumpWarmingListeners(): DynamicResourceInfo[] {
+    const cache = this.client.resources(this.types.listener);
+    const at = this.client.typeStats(LISTENER_TYPE_URL)?.update_time ?? 0;
+    return [...this.listeners.warming].map(([name, r]) => ({
+      name,
+      proto: r.proto,
+      version: cache.get(name)?.version ?? '',
+      lastUpdatedMs: at,
+    }));
+  }
+
   /** Dynamic listeners for /config_dump (dynamic_listeners, active state). */
   dumpListeners(): DynamicResourceInfo[] {
     const cache = this.client.resources(this.types.listener);

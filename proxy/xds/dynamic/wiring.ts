@@ -53,6 +53,10 @@ export interface DynamicResources {
   listenerInfo(): Array<{ name: string; address: string; port: number }>;
   dumpClusters(): DumpedResource[];
   dumpListeners(): DumpedResource[];
+  /** EDS clusters waiting for endpoints (dynamic_warming_clusters). */
+  dumpWarmingClusters(): DumpedResource[];
+  /** Listeners waiting for routes (dynamic_listeners[].warming_state). */
+  dumpWarmingListeners(): DumpedResource[];
   dumpRoutes(): DumpedResource[];
   /** version_info of the last accepted CDS / LDS response ('' without xDS). */
   versionInfo(kind: 'cds' | 'lds'): string;
@@ -129,6 +133,10 @@ export function startDynamicResources(deps: DynamicResourcesDeps): DynamicResour
       config === null ? [] : dumped('envoy.config.cluster.v3.Cluster', config.dumpClusters()),
     dumpListeners: () =>
       config === null ? [] : dumped('envoy.config.listener.v3.Listener', config.dumpListeners()),
+    dumpWarmingClusters: () =>
+      config === null ? [] : dumped('envoy.config.cluster.v3.Cluster', config.dumpWarmingClusters()),
+    dumpWarmingListeners: () =>
+      config === null ? [] : dumped('envoy.config.listener.v3.Listener', config.dumpWarmingListeners()),
     dumpRoutes: () =>
       config === null ? [] : dumped('envoy.config.route.v3.RouteConfiguration', config.dumpRoutes()),
     versionInfo: (kind) => config?.versionInfo(kind) ?? '',

@@ -14,6 +14,11 @@ export interface ListenerModel {
   readonly filterChains: readonly FilterChainModel[];
   /** Soft limit on bytes buffered per connection (Envoy's default 1 MiB). */
   readonly perConnectionBufferLimitBytes: number;
+  /**
+   * Listener stat_prefix: stats are listener.<statPrefix>.* instead of listener.<address>_<port>.*
+   * (Envoy's rule). Absent or empty means the address form.
+   */
+  readonly statPrefix?: string;
 }
 
 /** The subset of FilterChainMatch remora evaluates; an empty field matches anything. */
@@ -124,4 +129,6 @@ export interface TcpProxyConfig {
   /** Envoy's default 1. */
   readonly maxConnectAttempts: number;
   readonly accessLogs: readonly AccessLogEntry[];
+  /** hash_policy [{source_ip: {}}]: hash each connection on its peer IP (ring hash, Maglev). */
+  readonly hashOnSourceIp?: boolean;
 }

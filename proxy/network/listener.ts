@@ -25,14 +25,22 @@ interface Chain {
   readonly handler: NetworkHandler;
 }
 
-/** listener.<address>_<port>.* under Envoy's names. */
+/**
+ * listener.<address>_<port>.* under Envoy's names, or listener.<stat_prefix>.* when the listener
+ * sets stat_prefix (Envoy uses the prefix instead of the address then).
+ */
+function listenerStatsName(model: ListenerModel, port: number): string {
+  const prefix = model.statPrefix;
+  return prefix !== undefined && prefix !== '' ? prefix : `${model.address}_${port}`;
+}
+
 class ListenerStats {
   readonly downstream_cx_total: Counter;
   readonly downstream_cx_active: Gauge;
   readonly downstream_cx_destroy: Counter;
   readonly no_filter_chain_match: Counter;
-  constructor(store: StatsStore, address: string, port: number) {
-    const p = `listener.${address}_${port}.`;
+  constructor(store: StatsStore, name: string) {
+    const p = `listener.${name}.`;
     this.downstream_cx_total = store.counter(`${p}downstream_cx_total`);
     this.downstream_cx_active = store.gauge(`${p}downstream_cx_active`);
     this.downstream_cx_destroy = store.counter(`${p}downstream_cx_destroy`);
@@ -78,7 +86,7 @@ export class Listener {
         this.accepting = true;
         const port = this.port;
         // Envoy names listener stats by the configured address and port (the bound one for port 0).
-        this.stats = new ListenerStats(this.deps.stats, this.model.address, port);
+        this.stats = new ListenerStats(this.deps.stats, listenerStatsName(this.model, port));
         resolve(port);
       });
     });
@@ -92,7 +100,7 @@ export class Listener {
    */
   attach(port: number): void {
     this.attachedPort = port;
-    this.stats = new ListenerStats(this.deps.stats, this.model.address, port);
+    this.stats = new ListenerStats(this.deps.stats, listenerStatsName(this.model, port));
   }
 
   /** A connection accepted by the owner's socket (after attach). */

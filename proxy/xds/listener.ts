@@ -32,6 +32,33 @@ const LISTENER_UNSUPPORTED = [
   'api_listener',
 ];
 
+/**
+ * Listener fields that remora accepts without acting on them, and why that is right:
+ * - metadata, traffic_direction: informational in Envoy too; they stay in the stored resource, so
+ *   /config_dump shows them.
+ * - listener_filters_timeout, continue_on_listener_filters_timeout: only govern listener filters,
+ *   which remora rejects above; Envoy ignores them without listener filters as well.
+ */
+function checkListenerOptions(l: ProtoObject, path: string, issues: Issues): void {
+  // bind_to_port false means "receive connections handed over by another listener" (original
+  // destination redirection); remora has no such hand-over, so the listener would never serve.
+  if (l.bind_to_port === false)
+    issues.error(
+      joinPath(path, 'bind_to_port'),
+      'false is not supported by remora (no original-destination hand-over); omit it or set true',
+    );
+  // Listener access logs log connections that no filter chain accepted; remora's listener does not
+  // build a StreamInfo for those, so the logs would silently stay empty.
+  if (asArray(l.access_log).length > 0)
+    issues.error(
+      joinPath(path, 'access_log'),
+      'listener access logs are not supported by remora; configure access_log on the http_connection_manager or tcp_proxy',
+    );
+  // DEFAULT: drained by /drain_listeners, shutdown and LDS removal alike, which is what remora does.
+  if (l.drain_type !== undefined && l.drain_type !== 'DEFAULT')
+    issues.error(joinPath(path, 'drain_type'), 'only DEFAULT is supported by remora');
+}
+
 const MATCH_UNSUPPORTED = [
   'server_names',
   'application_protocols',
@@ -132,6 +159,7 @@ export function translateListener(
   const before = issues.errorCount;
   for (const k of LISTENER_UNSUPPORTED)
     if (l[k] !== undefined) issues.error(joinPath(path, k), 'not supported by remora');
+  checkListenerOptions(l, path, issues);
   const name = asString(l.name);
   const sa = asObject(asObject(l.address)?.socket_address);
   const apath = joinPath(joinPath(path, 'address'), 'socket_address');
@@ -168,5 +196,12 @@ export function translateListener(
       : 1024 * 1024;
   if (limit < 1) issues.error(joinPath(path, 'per_connection_buffer_limit_bytes'), 'must be positive');
   if (issues.errorCount > before) return null;
-  return { name, address, port, filterChains: chains, perConnectionBufferLimitBytes: limit };
+  return {
+    name,
+    address,
+    port,
+    filterChains: chains,
+    perConnectionBufferLimitBytes: limit,
+    statPrefix: asString(l.stat_prefix),
+  };
 }

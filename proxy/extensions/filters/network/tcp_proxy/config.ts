@@ -11,7 +11,6 @@ const UNSUPPORTED = [
   'metadata_match',
   'downstream_idle_timeout',
   'upstream_idle_timeout',
-  'hash_policy',
   'tunneling_config',
   'max_downstream_connection_duration',
   'on_demand',
@@ -54,6 +53,7 @@ export function translateTcpProxy(
   const idle = readDurationMs(c, 'idle_timeout', path, issues, 3_600_000);
   const attempts = asNumber(c.max_connect_attempts, 1);
   if (attempts < 1) issues.error(joinPath(path, 'max_connect_attempts'), 'must be at least 1');
+  const hashOnSourceIp = readHashPolicy(c.hash_policy, joinPath(path, 'hash_policy'), issues);
   const accessLogs = translateAccessLogs(c.access_log, joinPath(path, 'access_log'), issues, accessLog);
   if (issues.errorCount > before) return null;
   return {
@@ -64,5 +64,24 @@ export function translateTcpProxy(
     idleTimeoutMs: idle,
     maxConnectAttempts: attempts,
     accessLogs,
+    hashOnSourceIp,
   };
+}
+
+/**
+ * TcpProxy.hash_policy (type.v3.HashPolicy, at most one entry, as Envoy validates): only source_ip
+ * is supported; filter_state needs a filter-state object no remora network filter sets.
+ */
+function readHashPolicy(v: ProtoObject[string], path: string, issues: Issues): boolean {
+  const list = asArray(v);
+  if (list.length > 1) issues.error(path, 'must have at most one entry');
+  let sourceIp = false;
+  list.forEach((e, i) => {
+    const p = joinPath(path, i);
+    const o = asObject(e) ?? {};
+    if (o.filter_state !== undefined) issues.error(joinPath(p, 'filter_state'), 'not supported by remora');
+    else if (o.source_ip !== undefined) sourceIp = true;
+    else issues.error(p, 'one of source_ip or filter_state is required');
+  });
+  return sourceIp;
 }

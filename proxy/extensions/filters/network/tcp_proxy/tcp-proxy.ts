@@ -5,8 +5,10 @@ import { StreamInfo } from '../../../../http/stream-info.js';
 import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/timer-wheel.js';
 import type { TcpProxyConfig } from '../../../../model/listener.js';
 import type { Counter, Gauge, StatsStore } from '../../../../observability/stats.js';
+import { sourceIpHashKey } from '../../../../router/hash-policy.js';
 import type { ClusterLookup, UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host } from '../../../../upstream/host.js';
+import type { LbContext } from '../../../../upstream/load-balancer.js';
 import { connectTcp, type TcpConnectResult } from '../../../../upstream/tcp-connect.js';
 
 /**
@@ -98,16 +100,36 @@ export class TcpProxy {
   }
 }
 
+/**
+ * Picks beyond the first that a connect retry makes to avoid hosts already tried, for policies
+ * that do not skip previous hosts themselves (ring hash and Maglev map a key to one host).
+ */
+const RESELECT_ATTEMPTS = 3;
+
+/** What the cluster's balancer sees for one TCP connection; previousHosts grows with connect retries. */
+class TcpLbContext implements LbContext {
+  hashKey: number | undefined;
+  previousHosts: Host[] | null = null;
+  constructor(
+    readonly downstreamAddress: string,
+    hashOnSourceIp: boolean,
+  ) {
+    this.hashKey = hashOnSourceIp ? sourceIpHashKey(downstreamAddress) : undefined;
+  }
+}
+
 class TcpSession implements TimerTarget {
   readonly info = new StreamInfo();
   private upstream: Socket | null = null;
   private cluster: UpstreamCluster | null = null;
   private attempts = 0;
+  private lb: TcpLbContext | null = null;
   private lastActivity = performance.now();
   private readonly timer = new TimerEntry(this, 0);
   private closed = false;
   private downClosed = false;
   private upClosed = false;
+  private flushing = false;
 
   constructor(
     private readonly proxy: TcpProxy,
@@ -134,12 +156,13 @@ class TcpSession implements TimerTarget {
       return;
     }
     this.cluster = cluster;
+    this.lb = new TcpLbContext(this.info.downstreamRemoteAddress, proxy.cfg.hashOnSourceIp === true);
     this.connect();
   }
 
   private connect(): void {
     const cluster = this.cluster!;
-    const host = cluster.chooseHost(null);
+    const host = this.pickHost(cluster, this.lb!);
     if (host === null) {
       cluster.stats.upstream_cx_none_healthy.inc();
       this.info.setFlag(ResponseFlag.NoHealthyUpstream);
@@ -152,6 +175,25 @@ class TcpSession implements TimerTarget {
     this.proxy.connector(host, cluster, (r) => this.onConnectResult(r, host));
   }
 
+  /**
+   * The first pick uses the connection's hash key; a connect retry avoids the hosts already tried:
+   * a few more picks, then (when the hashed host itself failed) picks without the key, so a
+   * consistent-hashing cluster falls back to another host instead of the dead one.
+   */
+  private pickHost(cluster: UpstreamCluster, ctx: TcpLbContext): Host | null {
+    let h = cluster.chooseHost(ctx);
+    const tried = ctx.previousHosts;
+    if (tried === null) return h;
+    for (let i = 0; i < RESELECT_ATTEMPTS && h !== null && tried.includes(h); i++)
+      h = cluster.chooseHost(ctx);
+    if (h !== null && tried.includes(h) && ctx.hashKey !== undefined) {
+      ctx.hashKey = undefined;
+      for (let i = 0; i < RESELECT_ATTEMPTS && h !== null && tried.includes(h); i++)
+        h = cluster.chooseHost(ctx);
+    }
+    return h;
+  }
+
   private onConnectResult(r: TcpConnectResult, host: Host): void {
     // Outlier detection: a connection made is the final success, a failed one a local-origin failure.
     if (r.ok) {
@@ -161,6 +203,9 @@ class TcpSession implements TimerTarget {
     }
     host.outlier?.putLocalFailure('connect_failed');
     if (this.closed) return;
+    const lb = this.lb!;
+    if (lb.previousHosts === null) lb.previousHosts = [host];
+    else lb.previousHosts.push(host);
     if (this.attempts < this.proxy.cfg.maxConnectAttempts) this.connect();
     else {
       this.info.setFlag(ResponseFlag.UpstreamConnectionFailure);
@@ -216,16 +261,21 @@ class TcpSession implements TimerTarget {
     this.downClosed = true;
     const up = this.upstream;
     if (up === null || this.upClosed) this.close();
-    else up.end();
+    else {
+      // Envoy's upstream_flush: the downstream is gone but bytes for the upstream are still queued.
+      if (up.writableLength > 0 && !this.flushing) {
+        this.flushing = true;
+        this.proxy.stats.upstream_flush_total.inc();
+        this.proxy.stats.upstream_flush_active.inc();
+      }
+      up.end();
+    }
   }
 
   private onUpClose(): void {
     this.upClosed = true;
     if (this.downClosed) this.close();
-    else {
-      this.proxy.stats.upstream_flush_total.inc();
-      this.down.end();
-    }
+    else this.down.end();
   }
 
   onTimer(): void {
@@ -242,6 +292,7 @@ class TcpSession implements TimerTarget {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.flushing) this.proxy.stats.upstream_flush_active.dec();
     sharedWheel.cancel(this.timer);
     this.down.destroy();
     this.upstream?.destroy();

@@ -279,6 +279,11 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     this.upstream = null;
     this.complete(false);
     if (!this.responseStarted) stats.recordResponse(f.status);
+    if (reason === 'overflow' && !this.responseStarted) {
+      // A pool's breaker (max_pending_requests) refused it: same reply as max_requests.
+      sendOverloaded(this.cb);
+      return;
+    }
     const details = `upstream_reset_before_response_started{${f.reason}${detail === '' ? '' : `|${detail}`}}`;
     this.cb.sendLocalReply(
       f.status,

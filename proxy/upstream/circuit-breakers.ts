@@ -64,12 +64,14 @@ const DEFAULTS: ThresholdsWithExtras = {
 /**
  * A cluster's circuit breakers for the default priority (Envoy's ResourceManager): counts of open
  * retries against max_retries or the retry budget, with the circuit_breakers.default.* gauges.
- * Connection and pending-request limits belong to the pools (see the report in docs/resilience.md).
+ * The pools consult canOpenConnection / startPending / endPending for max_connections and
+ * max_pending_requests (cluster-wide counts: upstream_cx_active, upstream_rq_pending_active).
  */
 export class ClusterBreakers {
   retriesActive = 0;
   readonly maxRequests: number;
   readonly maxConnections: number;
+  readonly maxPendingRequests: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudgetModel | null;
   private readonly rqRetryOpen: Gauge;
@@ -83,6 +85,7 @@ export class ClusterBreakers {
     this.maxRetries = t.maxRetries;
     this.maxRequests = t.maxRequests;
     this.maxConnections = t.maxConnections;
+    this.maxPendingRequests = t.maxPendingRequests;
     this.budget = t.retryBudget ?? null;
     this.rqRetryOpen = cluster.stats.cb_default_rq_retry_open;
     this.remainingRetries = cluster.stats.cb_default_remaining_retries;
@@ -104,6 +107,58 @@ export class ClusterBreakers {
     }
     st.cb_default_rq_open.set(active + 1 >= this.maxRequests ? 1 : 0);
     return true;
+  }
+
+  /**
+   * max_connections: whether a pool that has `poolConnections` open may open one more. The cluster
+   * count is upstream_cx_active (every pool and tcp_proxy of the cluster). As in Envoy, a pool
+   * with no connection at all always opens one, so its pending requests are never stranded while
+   * other hosts hold the cluster's connections. A refusal counts upstream_cx_overflow; the request
+   * then waits as pending for one of the pool's connections.
+   */
+  canOpenConnection(poolConnections: number): boolean {
+    const st = this.cluster.stats;
+    const open = st.upstream_cx_active.value;
+    if (open < this.maxConnections || poolConnections === 0) {
+      st.cb_default_cx_open.set(open + 1 >= this.maxConnections ? 1 : 0);
+      return true;
+    }
+    st.upstream_cx_overflow.inc();
+    st.cb_default_cx_open.set(1);
+    return false;
+  }
+
+  /** A connection of the cluster closed: the cx_open gauge follows. */
+  connectionClosed(): void {
+    const st = this.cluster.stats;
+    st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
+  }
+
+  /**
+   * max_pending_requests: a request that found no ready connection becomes pending (waiting for a
+   * connection, queued or on one still connecting). False when the breaker is open: the pool fails
+   * the request with 'overflow' (503 UO) and upstream_rq_pending_overflow counts it.
+   */
+  startPending(): boolean {
+    const st = this.cluster.stats;
+    const g = st.upstream_rq_pending_active;
+    if (g.value >= this.maxPendingRequests) {
+      st.upstream_rq_pending_overflow.inc();
+      st.cb_default_rq_pending_open.set(1);
+      return false;
+    }
+    g.inc();
+    st.upstream_rq_pending_total.inc();
+    st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
+    return true;
+  }
+
+  /** A pending request got its connection, or finished. */
+  endPending(): void {
+    const st = this.cluster.stats;
+    const g = st.upstream_rq_pending_active;
+    g.dec();
+    st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
   }
 
   /** Retries allowed now: the budget's share of active + pending requests, or max_retries. */

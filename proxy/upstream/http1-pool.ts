@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ClusterBreakers } from './circuit-breakers.js';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
 import { H1Connection } from './http1-connection.js';
@@ -31,8 +32,10 @@ export interface Http1PoolOptions {
   readonly idleTimeoutMs: number;
   /** 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
-  /** Concurrent connections; unbounded by default (circuit breakers come later). */
+  /** Concurrent connections of this pool; unbounded by default. */
   readonly maxConnections?: number;
+  /** The cluster's circuit breakers: max_connections and max_pending_requests across its pools. */
+  readonly breakers?: ClusterBreakers;
 }
 
 export class H1Stream implements UpstreamStream {
@@ -53,6 +56,8 @@ export class H1Stream implements UpstreamStream {
   /** Body written while the stream waited for a connection (maxConnections reached). */
   private waiting: Buffer[] | null = null;
   private lastChunk: string | null = null;
+  /** Counted in the cluster's pending requests (the breakers' upstream_rq_pending_active). */
+  cbPending = false;
 
   constructor(
     private readonly pool: Http1Pool,
@@ -69,7 +74,10 @@ export class H1Stream implements UpstreamStream {
 
   attach(conn: H1Connection): void {
     this.conn = conn;
-    if (conn.connected) this.pool.pending--;
+    if (conn.connected) {
+      this.pool.pending--;
+      if (this.cbPending) this.leavePending();
+    }
     const text = serializeHead(this.head, this.chunked);
     if (text === null) {
       process.nextTick(failUnsafe, this);
@@ -90,6 +98,12 @@ export class H1Stream implements UpstreamStream {
   /** The stream's connection finished connecting. */
   connected(): void {
     this.pool.pending--;
+    if (this.cbPending) this.leavePending();
+  }
+
+  leavePending(): void {
+    this.cbPending = false;
+    this.pool.breakers?.endPending();
   }
 
   write(chunk: Buffer): boolean {
@@ -209,8 +223,13 @@ export class H1Stream implements UpstreamStream {
     this.done = true;
     const c = this.conn;
     if (c === null || !c.connected) this.pool.pending--;
+    if (this.cbPending) this.leavePending();
     this.pool.active--;
   }
+}
+
+function failOverflow(s: H1Stream): void {
+  s.fail('overflow', 'max_pending_requests');
 }
 
 function failUnsafe(s: H1Stream): void {
@@ -228,6 +247,7 @@ export class Http1Pool implements ConnectionPool {
   private readonly conns = new Set<H1Connection>();
   private readonly queue: H1Stream[] = [];
   private readonly maxConnections: number;
+  readonly breakers: ClusterBreakers | null;
 
   constructor(
     readonly host: Host,
@@ -235,6 +255,7 @@ export class Http1Pool implements ConnectionPool {
     readonly opts: Http1PoolOptions,
   ) {
     this.maxConnections = opts.maxConnections ?? Number.POSITIVE_INFINITY;
+    this.breakers = opts.breakers ?? null;
   }
 
   /** Streams on a connected connection (pending ones are counted apart, as Envoy does). */
@@ -271,7 +292,17 @@ export class Http1Pool implements ConnectionPool {
       c.assign(s);
       return;
     }
-    if (this.conns.size < this.maxConnections) {
+    // No ready connection: the request is pending (Envoy checks max_pending_requests here, before
+    // opening a connection for it). Failed on the next tick so newStream returns first.
+    const br = this.breakers;
+    if (br !== null) {
+      if (!br.startPending()) {
+        process.nextTick(failOverflow, s);
+        return;
+      }
+      s.cbPending = true;
+    }
+    if (this.conns.size < this.maxConnections && (br === null || br.canOpenConnection(this.conns.size))) {
       c = new H1Connection(this);
       this.conns.add(c);
       c.assign(s);
@@ -301,8 +332,14 @@ export class Http1Pool implements ConnectionPool {
     this.conns.delete(c);
     const i = this.idleConns.indexOf(c);
     if (i >= 0) this.idleConns.splice(i, 1);
+    this.breakers?.connectionClosed();
     // A slot opened: a queued stream gets a new connection.
-    if (this.queue.length > 0 && !this.draining && this.conns.size < this.maxConnections) {
+    if (
+      this.queue.length > 0 &&
+      !this.draining &&
+      this.conns.size < this.maxConnections &&
+      (this.breakers === null || this.breakers.canOpenConnection(this.conns.size))
+    ) {
       const s = this.queue.shift()!;
       const n = new H1Connection(this);
       this.conns.add(n);

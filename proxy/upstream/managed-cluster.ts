@@ -1,5 +1,6 @@
 import type { ClusterModel, LoadAssignmentModel } from '../model/cluster.js';
 import type { StatsStore } from '../observability/stats.js';
+import { breakersFor } from './circuit-breakers.js';
 import type { UpstreamCluster } from './cluster.js';
 import { ClusterStats } from './cluster-stats.js';
 import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.js';
@@ -268,6 +269,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
       connectTimeoutMs: m.connectTimeoutMs,
       idleTimeoutMs: m.idleTimeoutMs,
       maxRequestsPerConnection: m.maxRequestsPerConnection,
+      // max_connections / max_pending_requests are cluster-wide counts the lean pool consults.
+      breakers: breakersFor(this),
     };
     // The lean pool needs node's llhttp binding; without it, node:http's client does the work.
     return llhttpAvailable

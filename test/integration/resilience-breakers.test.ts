@@ -53,4 +53,68 @@ describe('circuit breakers', () => {
     expect((await request(started.port, { path: '/d', agent })).status).toBe(200);
     agent.destroy();
   });
+
+  async function startWith(thresholds: Record<string, number>) {
+    backends = await startBackends(1);
+    const stats = new StatsStore();
+    manager = realClusters(stats, [
+      { name: 'svc', ports: [backends[0].port], extra: { circuit_breakers: { thresholds: [thresholds] } } },
+    ]);
+    const started = await startHttpListener(
+      hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }])),
+      manager,
+      stats,
+    );
+    listener = started.listener;
+    return { stats, port: started.port };
+  }
+
+  it('max_connections 1: three concurrent slow requests share one upstream connection, two wait as pending', async () => {
+    const { stats, port } = await startWith({ max_connections: 1 });
+    backends[0].mode = 'hang';
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+    const all = [1, 2, 3].map((i) => request(port, { path: `/${i}`, agent }));
+    const pending = stats.gauge('cluster.svc.upstream_rq_pending_active');
+    await waitFor(() => backends[0].hits === 1 && pending.value === 2, 3000, 'one in flight, two pending');
+    expect(stats.gauge('cluster.svc.circuit_breakers.default.cx_open').value).toBe(1);
+    expect(stats.counter('cluster.svc.upstream_cx_overflow').value).toBeGreaterThan(0);
+    for (let n = 1; n <= 3; n++) {
+      await waitFor(() => backends[0].hits === n, 3000, `request ${n} at the upstream`);
+      backends[0].release();
+    }
+    const done = await Promise.all(all);
+    expect(done.map((d) => d.status)).toEqual([200, 200, 200]);
+    expect(backends[0].connectionsAccepted).toBe(1);
+    expect(stats.gauge('cluster.svc.upstream_cx_active').value).toBe(1);
+    expect(stats.counter('cluster.svc.upstream_rq_pending_total').value).toBe(3);
+    expect(pending.value).toBe(0);
+    expect(stats.counter('cluster.svc.upstream_rq_pending_overflow').value).toBe(0);
+    agent.destroy();
+  });
+
+  it('max_pending_requests 1: a second waiting request overflows with 503 UO and x-envoy-overloaded', async () => {
+    const { stats, port } = await startWith({ max_connections: 1, max_pending_requests: 1 });
+    backends[0].mode = 'hang';
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+    const first = request(port, { path: '/a', agent });
+    const pending = stats.gauge('cluster.svc.upstream_rq_pending_active');
+    // Connected and at the upstream: no longer pending.
+    await waitFor(() => backends[0].hits === 1 && pending.value === 0, 3000, 'first request in flight');
+    const second = request(port, { path: '/b', agent });
+    await waitFor(() => pending.value === 1, 3000, 'second request pending');
+    expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(1);
+    const third = await request(port, { path: '/c', agent });
+    expect(third.status).toBe(503);
+    expect(third.headers['x-envoy-overloaded']).toBe('true');
+    expect(stats.counter('cluster.svc.upstream_rq_pending_overflow').value).toBe(1);
+    backends[0].release();
+    await waitFor(() => backends[0].hits === 2, 3000, 'second request at the upstream');
+    backends[0].release();
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+    expect(pending.value).toBe(0);
+    expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(0);
+    expect(backends[0].hits).toBe(2);
+    agent.destroy();
+  });
 });

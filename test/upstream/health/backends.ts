@@ -13,6 +13,8 @@ export class Backend {
   attempts: string[] = [];
   /** Requests answered from pathStatus (health checks). */
   hcHits = 0;
+  /** TCP connections accepted (across revives). */
+  connectionsAccepted = 0;
   /** Per-path status overrides (e.g. the health check path). */
   readonly pathStatus = new Map<string, number>();
   port = 0;
@@ -56,6 +58,7 @@ export class Backend {
       });
     });
     s.on('connection', (c: Socket) => {
+      this.connectionsAccepted++;
       this.sockets.add(c);
       c.on('close', () => this.sockets.delete(c));
     });

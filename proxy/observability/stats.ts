@@ -134,6 +134,29 @@ export class StatsStore {
   scope(prefix: string): StatsScope {
     return new StatsScope(this, prefix.endsWith('.') ? prefix : `${prefix}.`);
   }
+
+  /**
+   * Forgets every stat whose name starts with `prefix` (e.g. a removed listener's), so the store
+   * does not grow as config churns. Objects already handed out keep working but are no longer
+   * listed; asking for the name again creates a fresh stat at zero, as Envoy does for a resource
+   * removed and added back. Returns how many were removed. O(stats).
+   */
+  removeByPrefix(prefix: string): number {
+    return this.removeWhere((name) => name.startsWith(prefix));
+  }
+
+  /** Forgets every stat `drop` selects, in one pass over the store (batch removals with it). */
+  removeWhere(drop: (name: string) => boolean): number {
+    let n = 0;
+    for (const m of [this.counters, this.gauges, this.histograms] as Map<string, unknown>[]) {
+      for (const name of m.keys()) {
+        if (!drop(name)) continue;
+        m.delete(name);
+        n++;
+      }
+    }
+    return n;
+  }
 }
 
 export class StatsScope {

@@ -40,6 +40,8 @@ export class ClusterManager implements ClusterLookup {
   private readonly discoveries: ReadonlyMap<string, ClusterDiscoveryFactory>;
   private readonly loadStats: LoadStatsStore | null;
   private readonly healthEvents: HealthEventLog | null;
+  /** Names removed this turn whose stats are yet to be dropped (see forgetStats). */
+  private statsToForget = new Set<string>();
 
   constructor(deps: ClusterManagerDeps) {
     this.stats = deps.stats;
@@ -77,6 +79,7 @@ export class ClusterManager implements ClusterLookup {
 
   /** Adds a cluster or replaces one of the same name (kept as is when the model is equal). */
   addOrUpdate(model: ClusterModel): ClusterChange {
+    if (this.statsToForget.has(model.name)) this.flushForgottenStats();
     const old = this.clusters.get(model.name);
     if (old !== undefined && clusterModelsEqual(old.model, model)) return 'unchanged';
     const discovery = model.type === 'EDS' ? null : this.discoveries.get(model.type);
@@ -103,7 +106,37 @@ export class ClusterManager implements ClusterLookup {
     this.clusters.delete(name);
     c.drain();
     this.loadStats?.remove(name);
+    this.forgetStats(name);
     return true;
+  }
+
+  /**
+   * A cluster removed for good leaves no stats behind (CDS churn would grow the store forever);
+   * added back later it starts from zero, as in Envoy. Removals are batched to the end of the
+   * turn so a CDS update removing thousands of clusters costs one pass over the store, not one
+   * per cluster; a name added back in the same turn is flushed first (it must start fresh).
+   * The draining pools still hold their counter objects; what they count is no longer listed.
+   */
+  private forgetStats(name: string): void {
+    if (this.statsToForget.size === 0) queueMicrotask(() => this.flushForgottenStats());
+    this.statsToForget.add(name);
+  }
+
+  private flushForgottenStats(): void {
+    const gone = this.statsToForget;
+    if (gone.size === 0) return;
+    const live = this.clusters;
+    this.statsToForget = new Set();
+    this.stats.removeWhere((stat) => {
+      if (!stat.startsWith('cluster.')) return false;
+      // Cluster names may hold dots: the longest `cluster.<name>.` that names a cluster owns it.
+      for (let dot = stat.lastIndexOf('.'); dot > 8; dot = stat.lastIndexOf('.', dot - 1)) {
+        const owner = stat.slice(8, dot);
+        if (live.has(owner)) return false;
+        if (gone.has(owner)) return true;
+      }
+      return false;
+    });
   }
 
   /**

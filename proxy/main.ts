@@ -48,6 +48,7 @@ export async function startProxy(opts: CliOptions, hooks: StartHooks = {}): Prom
   const { config, issues } = buildStaticConfig(opts, {
     registries,
     accessLog: accessLogTranslator({ outputs }),
+    stats,
   });
   for (const i of issues.list) if (i.severity === 'warning') log.warn({ path: i.path }, i.message);
   if (config === null) {

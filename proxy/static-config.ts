@@ -13,6 +13,7 @@ import type { AccessLogTranslator } from './extensions/filters/network/http_conn
 import type { ExtensionRegistries } from './extensions.js';
 import type { ClusterModel } from './model/cluster.js';
 import type { ListenerModel } from './model/listener.js';
+import type { StatsStore } from './observability/stats.js';
 import { compileRouteConfig } from './router/compile.js';
 import type { ClusterSpecModel, RouteConfigModel } from './router/route-model.js';
 import type { RouteTable } from './router/types.js';
@@ -36,6 +37,8 @@ export interface StaticConfigDeps {
   readonly registries: ExtensionRegistries;
   /** Access log translator (proxy/xds/access-log.ts); validate mode passes one that opens no file. */
   readonly accessLog: AccessLogTranslator;
+  /** The proxy's stats store, for HTTP filters' stats (absent when only validating). */
+  readonly stats?: StatsStore;
 }
 
 /** Loads and translates the bootstrap; `config` is null when `issues` holds any error. */
@@ -76,6 +79,7 @@ export function buildStaticConfig(
       httpFilters: deps.registries.httpFilters,
       routeConfig: (rc, rpath, ri) => staticRouteTable(rc, rpath, ri, clusterNames),
       accessLog: deps.accessLog,
+      stats: deps.stats,
     });
     if (m === null) continue;
     if (m.name !== '' && listenerNames.has(m.name))

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Issues } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
+import type { StatsStore } from '../observability/stats.js';
 import type { MatchedRoute } from '../router/types.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
 import type { StreamInfo } from './stream-info.js';
@@ -75,6 +76,13 @@ export interface HttpFilter {
   onDestroy(): void;
 }
 
+/** What a filter config may hold on to beyond its typed_config (Envoy's FactoryContext, in part). */
+export interface FilterFactoryContext {
+  readonly stats: StatsStore;
+  /** The owning connection manager's scope, `http.<stat_prefix>.` (trailing dot included). */
+  readonly statPrefix: string;
+}
+
 /** One filter type; looked up by the typed_config type URL. */
 export interface HttpFilterFactory<C = unknown> {
   /** Canonical extension name, e.g. envoy.filters.http.router. */
@@ -82,8 +90,11 @@ export interface HttpFilterFactory<C = unknown> {
   readonly typeUrl: string;
   /** Terminal filters (the router) must be last in http_filters. */
   readonly terminal: boolean;
-  /** Validates typed_config on the control path. */
-  parseConfig(config: ProtoObject, path: string, issues: Issues): C;
+  /**
+   * Validates typed_config on the control path. `context` (absent in bare translations such as
+   * config validation) gives the filter its connection manager's stats scope.
+   */
+  parseConfig(config: ProtoObject, path: string, issues: Issues, context?: FilterFactoryContext): C;
   /** One filter instance per stream. */
   create(config: C, callbacks: StreamCallbacks): HttpFilter;
 }

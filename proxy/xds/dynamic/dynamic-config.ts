@@ -318,6 +318,7 @@ export class DynamicConfig {
     const cm = this.deps.clusterManager;
     const deps: ListenerTranslateDeps & { readonly rds: RdsTables['translate'] } = {
       httpFilters: this.deps.httpFilters,
+      stats: this.deps.stats,
       // Inline route configurations in an LDS listener are checked against known clusters, as
       // Envoy does for route tables not loaded by RDS (validate_clusters defaults to true there).
       // Warming clusters count: they are known, only waiting for endpoints.

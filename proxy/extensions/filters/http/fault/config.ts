@@ -1,6 +1,8 @@
 import { isObject, rejectUnknown } from '../../../../config/fields.js';
 import { type Issues, joinPath } from '../../../../config/issues.js';
 import type { ProtoObject, ProtoValue } from '../../../../config/proto-object.js';
+import type { FilterFactoryContext } from '../../../../http/filter.js';
+import { Counter, Gauge } from '../../../../observability/stats.js';
 import { HeaderMatcher } from '../../../../router/matchers.js';
 import { translateHeaderMatcher } from '../../../../router/translate-match.js';
 
@@ -32,14 +34,24 @@ export interface FaultConfig {
 }
 
 /**
- * Envoy's fault filter stats, as plain numbers. The HTTP filter seam hands factories no stats
- * scope yet, so these are readable here (tests, and an integrator that wires them into the store).
+ * Envoy's fault filter stats under its names, `http.<stat_prefix>.fault.*`, in the connection
+ * manager's store. Without a factory context (bare config validation) they are standalone objects
+ * no store lists.
  */
 export class FaultStats {
-  delays_injected = 0;
-  aborts_injected = 0;
-  faults_overflow = 0;
-  active_faults = 0;
+  readonly delays_injected: Counter;
+  readonly aborts_injected: Counter;
+  readonly faults_overflow: Counter;
+  readonly active_faults: Gauge;
+
+  constructor(ctx?: FilterFactoryContext) {
+    const p = `${ctx?.statPrefix ?? ''}fault.`;
+    const s = ctx?.stats;
+    this.delays_injected = s?.counter(`${p}delays_injected`) ?? new Counter(`${p}delays_injected`);
+    this.aborts_injected = s?.counter(`${p}aborts_injected`) ?? new Counter(`${p}aborts_injected`);
+    this.faults_overflow = s?.counter(`${p}faults_overflow`) ?? new Counter(`${p}faults_overflow`);
+    this.active_faults = s?.gauge(`${p}active_faults`) ?? new Gauge(`${p}active_faults`);
+  }
 }
 
 const DENOMINATORS: Readonly<Record<string, number>> = {
@@ -68,7 +80,12 @@ function fraction(v: ProtoValue | undefined, path: string, issues: Issues): Frac
 }
 
 /** envoy.extensions.filters.http.fault.v3.HTTPFault. */
-export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): FaultConfig {
+export function parseFaultConfig(
+  c: ProtoObject,
+  path: string,
+  issues: Issues,
+  ctx?: FilterFactoryContext,
+): FaultConfig {
   rejectUnknown(
     c,
     ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults'],
@@ -148,6 +165,6 @@ export function parseFaultConfig(c: ProtoObject, path: string, issues: Issues): 
     upstreamCluster: typeof c.upstream_cluster === 'string' ? c.upstream_cluster : '',
     headers,
     maxActiveFaults,
-    stats: new FaultStats(),
+    stats: new FaultStats(ctx),
   };
 }

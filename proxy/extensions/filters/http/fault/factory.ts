@@ -1,6 +1,6 @@
 import type { Issues } from '../../../../config/issues.js';
 import type { ProtoObject } from '../../../../config/proto-object.js';
-import type { HttpFilterFactory, StreamCallbacks } from '../../../../http/filter.js';
+import type { FilterFactoryContext, HttpFilterFactory, StreamCallbacks } from '../../../../http/filter.js';
 import { type FaultConfig, parseFaultConfig } from './config.js';
 import { FaultFilter } from './fault-filter.js';
 
@@ -10,8 +10,8 @@ export const faultFilterFactory: HttpFilterFactory<FaultConfig> = {
   name: 'envoy.filters.http.fault',
   typeUrl: FAULT_TYPE_URL,
   terminal: false,
-  parseConfig(config: ProtoObject, path: string, issues: Issues): FaultConfig {
-    return parseFaultConfig(config, path, issues);
+  parseConfig(config: ProtoObject, path: string, issues: Issues, ctx?: FilterFactoryContext): FaultConfig {
+    return parseFaultConfig(config, path, issues, ctx);
   },
   create(config: FaultConfig, callbacks: StreamCallbacks): FaultFilter {
     return new FaultFilter(config, callbacks);

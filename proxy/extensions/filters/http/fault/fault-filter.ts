@@ -52,15 +52,15 @@ export class FaultFilter implements HttpFilter {
       hit(c.abort.percentage, headerInt(head.headers, H_ABORT_PCT)) &&
       this.abortCode(head) !== null;
     if (delayMs <= 0 && !abort) return 'continue';
-    if (c.stats.active_faults >= c.maxActiveFaults) {
-      c.stats.faults_overflow++;
+    if (c.stats.active_faults.value >= c.maxActiveFaults) {
+      c.stats.faults_overflow.inc();
       return 'continue';
     }
     this.active = true;
-    c.stats.active_faults++;
+    c.stats.active_faults.inc();
     this.head = head;
     if (delayMs > 0) {
-      c.stats.delays_injected++;
+      c.stats.delays_injected.inc();
       this.cb.info.setFlag(ResponseFlag.DelayInjected);
       this.pendingAbort = abort;
       this.timer = setTimeout(() => this.afterDelay(), delayMs);
@@ -135,7 +135,7 @@ export class FaultFilter implements HttpFilter {
 
   private doAbort(head: RequestHead): void {
     const code = this.abortCode(head)!;
-    this.cfg.stats.aborts_injected++;
+    this.cfg.stats.aborts_injected.inc();
     this.release();
     const cb = this.cb;
     if (code[1] >= 0) {
@@ -159,6 +159,6 @@ export class FaultFilter implements HttpFilter {
   private release(): void {
     if (!this.active) return;
     this.active = false;
-    this.cfg.stats.active_faults--;
+    this.cfg.stats.active_faults.dec();
   }
 }

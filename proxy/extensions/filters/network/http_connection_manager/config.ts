@@ -2,7 +2,7 @@ import { asArray, asBool, asNumber, asObject, asString, readDurationMs } from '.
 import { type Issues, joinPath } from '../../../../config/issues.js';
 import { type ProtoObject, type ProtoValue, typeUrlOf } from '../../../../config/proto-object.js';
 import type { AccessLogSink } from '../../../../http/access-log-sink.js';
-import type { HttpFilterRegistry } from '../../../../http/filter.js';
+import type { FilterFactoryContext, HttpFilterRegistry } from '../../../../http/filter.js';
 import type {
   AccessLogEntry,
   CodecType,
@@ -12,6 +12,7 @@ import type {
   HttpFilterModel,
 } from '../../../../model/listener.js';
 import { compileRouteConfig } from '../../../../router/compile.js';
+import type { StatsStore } from '../../../../observability/stats.js';
 import type { RouteTable } from '../../../../router/types.js';
 import {
   type RouteTranslateOptions,
@@ -35,6 +36,8 @@ export interface HcmTranslateDeps {
    * route_config_name. Without it (bootstrap static listeners) `rds` is refused.
    */
   readonly rds?: (rds: ProtoObject, path: string, issues: Issues) => RouteTable | null;
+  /** The proxy's stats store: HTTP filters register their stats under `http.<stat_prefix>.`. */
+  readonly stats?: StatsStore;
 }
 
 /**
@@ -125,6 +128,8 @@ export function translateHcm(
   else routeTable = deps.routeConfig(rc, joinPath(path, 'route_config'), issues);
 
   const httpFilters: HttpFilterModel[] = [];
+  const filterContext: FilterFactoryContext | undefined =
+    deps.stats === undefined ? undefined : { stats: deps.stats, statPrefix: `http.${statPrefix}.` };
   const fl = asArray(c.http_filters);
   const fpath = joinPath(path, 'http_filters');
   if (fl.length === 0) issues.error(fpath, 'must end with envoy.filters.http.router');
@@ -148,7 +153,7 @@ export function translateHcm(
     if (factory.terminal && !last) issues.error(p, `${factory.name} must be the last HTTP filter`);
     if (!factory.terminal && last)
       issues.error(p, 'the last HTTP filter must be a terminal filter (envoy.filters.http.router)');
-    const config = factory.parseConfig(tc, joinPath(p, 'typed_config'), issues);
+    const config = factory.parseConfig(tc, joinPath(p, 'typed_config'), issues, filterContext);
     httpFilters.push({ name, typeUrl, config, factory });
   });
 

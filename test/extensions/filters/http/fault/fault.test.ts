@@ -72,9 +72,9 @@ describe('envoy.filters.http.fault', () => {
     // n·p = 100, σ ≈ 9.5: ±5σ.
     expect(aborted).toBeGreaterThanOrEqual(52);
     expect(aborted).toBeLessThanOrEqual(148);
-    expect(cfg.stats.aborts_injected).toBe(aborted);
+    expect(cfg.stats.aborts_injected.value).toBe(aborted);
     expect(backends[0].hits).toBe(1000 - aborted);
-    expect(cfg.stats.active_faults).toBe(0);
+    expect(cfg.stats.active_faults.value).toBe(0);
   });
 
   it('a fixed delay holds the request, then it goes upstream', async () => {
@@ -85,7 +85,7 @@ describe('envoy.filters.http.fault', () => {
     expect(r.status).toBe(200);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(190);
     expect(backends[0].bodies).toEqual(['payload']);
-    expect(cfg.stats.delays_injected).toBe(1);
+    expect(cfg.stats.delays_injected.value).toBe(1);
   });
 
   it('header_abort and header_delay take the fault from the request headers', async () => {
@@ -133,7 +133,7 @@ describe('envoy.filters.http.fault', () => {
     expect((await request(port, { path: '/fast' })).status).toBe(200);
     expect(performance.now() - t0).toBeLessThan(300);
     expect((await slow).status).toBe(200);
-    expect(cfg.stats.faults_overflow).toBe(1);
+    expect(cfg.stats.faults_overflow.value).toBe(1);
   });
 
   it('headers restrict the fault to matching requests', async () => {

@@ -50,6 +50,15 @@ export interface JsonDecodeOptions {
 const MAX_DEPTH = 100;
 
 /**
+ * Extension wrappers whose `is_optional: true` lets `typed_config` name a type remora does not
+ * know (Envoy skips such an extension instead of failing). The decoder keeps only the type URL
+ * there; the translator warns and skips the extension.
+ */
+const OPTIONAL_EXTENSION_MESSAGES = new Set([
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter',
+]);
+
+/**
  * Decodes `value` as the message `type` (a full name or a reflected type). Returns the object
  * (possibly partial when there were errors; check `issues`), or null when `value` is not even an
  * object. `path` prefixes every reported field path.
@@ -140,6 +149,7 @@ class JsonDecoder {
     }
     const out: ProtoObject = {};
     const seenAs = new Map<string, string>();
+    const optional = value.is_optional === true && OPTIONAL_EXTENSION_MESSAGES.has(fullNameOf(type));
     for (const key of Object.keys(value)) {
       if (key === skipKey) continue;
       const field = fieldByKey(type, key);
@@ -165,7 +175,10 @@ class JsonDecoder {
       ) {
         continue;
       }
-      const decoded = this.field(field, raw, fpath, depth);
+      const decoded =
+        optional && field.name === 'typed_config'
+          ? this.optionalAny(field, raw, fpath, depth)
+          : this.field(field, raw, fpath, depth);
       if (decoded === undefined) continue;
       if (!hasPresence(field) && !field.repeated && !field.map && isDefaultScalar(field, decoded)) continue;
       if (Array.isArray(decoded) && decoded.length === 0) continue;
@@ -174,6 +187,16 @@ class JsonDecoder {
     }
     this.checkOneofs(type, out, path);
     return out;
+  }
+
+  /** typed_config of an optional extension: an unknown type is kept as `{ '@type': url }`. */
+  private optionalAny(field: FieldInfo, raw: unknown, path: string, depth: number): ProtoValue | undefined {
+    if (isPlainObject(raw)) {
+      const url = raw[ANY_TYPE_KEY];
+      if (typeof url === 'string' && url !== '' && this.schema.typeForUrl(url) === null)
+        return { [ANY_TYPE_KEY]: url };
+    }
+    return this.field(field, raw, path, depth);
   }
 
   private checkOneofs(type: MessageType, out: ProtoObject, path: string): void {

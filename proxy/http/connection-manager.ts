@@ -59,6 +59,8 @@ export class ConnectionManager implements StreamOwner {
   private readonly pathOpts: PathNormalizeOptions;
   /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
   private readonly rejected = new WeakSet<Duplex>();
+  /** Opens the connection-level flow-control window of a new HTTP/2 session to the configured size. */
+  private readonly setConnectionWindow: (this: ServerHttp2Session) => void;
 
   constructor(
     readonly cfg: HcmConfig,
@@ -112,9 +114,19 @@ export class ConnectionManager implements StreamOwner {
       settings: {
         maxHeaderListSize: this.maxHeaderBytes * 2,
         enablePush: false,
-        initialWindowSize: H2_STREAM_WINDOW,
+        initialWindowSize: cfg.http2?.initialStreamWindowSize ?? H2_STREAM_WINDOW,
+        // The HCM's http2_protocol_options; unset leaves Node's defaults.
+        ...(cfg.http2?.maxConcurrentStreams === undefined
+          ? {}
+          : { maxConcurrentStreams: cfg.http2.maxConcurrentStreams }),
+        ...(cfg.http2?.hpackTableSize === undefined ? {} : { headerTableSize: cfg.http2.hpackTableSize }),
       },
     });
+    const connWindow = cfg.http2?.initialConnectionWindowSize ?? H2_CONNECTION_WINDOW;
+    // One function per manager (not per session): sessions call it with `this` bound.
+    this.setConnectionWindow = function (this: ServerHttp2Session): void {
+      if (!this.destroyed) this.setLocalWindowSize(connWindow);
+    };
     this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
     this.h2.on('session', (s: ServerHttp2Session) => this.onH2Session(s));
     this.h2.on('sessionError', () => this.stats.downstream_cx_protocol_error.inc());
@@ -214,7 +226,7 @@ export class ConnectionManager implements StreamOwner {
 
   private onH2Session(s: ServerHttp2Session): void {
     this.sessions.add(s);
-    s.once('connect', setConnectionWindow);
+    s.once('connect', this.setConnectionWindow);
     s.once('close', () => this.sessions.delete(s));
     s.on('error', () => {});
     if (this.cfg.idleTimeoutMs > 0) {
@@ -485,10 +497,6 @@ export class ConnectionManager implements StreamOwner {
 
 const H2_STREAM_WINDOW = 1024 * 1024;
 const H2_CONNECTION_WINDOW = 8 * 1024 * 1024;
-
-function setConnectionWindow(this: ServerHttp2Session): void {
-  if (!this.destroyed) this.setLocalWindowSize(H2_CONNECTION_WINDOW);
-}
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;
 const EMPTY = Buffer.alloc(0);

@@ -105,6 +105,16 @@ export interface HcmConfig {
   readonly upgradeTypes: readonly string[];
   /** Via header value to add ('' = none). */
   readonly via: string;
+  /** Downstream HTTP/2 settings from http2_protocol_options; absent = remora's defaults. */
+  readonly http2?: Http2SettingsModel;
+}
+
+/** The Http2ProtocolOptions remora applies to downstream HTTP/2 sessions (unset = default). */
+export interface Http2SettingsModel {
+  readonly hpackTableSize?: number;
+  readonly maxConcurrentStreams?: number;
+  readonly initialStreamWindowSize?: number;
+  readonly initialConnectionWindowSize?: number;
 }
 
 export interface AccessLogEntry {

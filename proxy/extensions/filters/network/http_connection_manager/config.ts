@@ -11,13 +11,14 @@ import type {
   HeadersWithUnderscoresAction,
   HttpFilterModel,
 } from '../../../../model/listener.js';
-import { compileRouteConfig } from '../../../../router/compile.js';
 import type { StatsStore } from '../../../../observability/stats.js';
+import { compileRouteConfig } from '../../../../router/compile.js';
 import type { RouteTable } from '../../../../router/types.js';
 import {
   type RouteTranslateOptions,
   translateRouteConfiguration,
 } from '../../../../xds/route-configuration.js';
+import { translateDownstreamHttp1, translateDownstreamHttp2 } from './protocol-options.js';
 
 export const HCM_TYPE_URL =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -146,7 +147,10 @@ export function translateHcm(
     const typeUrl = typeUrlOf(tc);
     const factory = deps.httpFilters.get(typeUrl);
     if (factory === undefined) {
-      issues.error(joinPath(p, 'typed_config'), `unknown HTTP filter type ${typeUrl}`);
+      // Envoy skips an unknown filter marked is_optional (with a warning) instead of failing.
+      if (f.is_optional === true)
+        issues.warn(joinPath(p, 'typed_config'), `unknown optional HTTP filter type ${typeUrl}: skipped`);
+      else issues.error(joinPath(p, 'typed_config'), `unknown HTTP filter type ${typeUrl}`);
       return;
     }
     const last = i === fl.length - 1;
@@ -154,6 +158,13 @@ export function translateHcm(
     if (!factory.terminal && last)
       issues.error(p, 'the last HTTP filter must be a terminal filter (envoy.filters.http.router)');
     const config = factory.parseConfig(tc, joinPath(p, 'typed_config'), issues, filterContext);
+    // A disabled filter only runs where a route enables it through typed_per_filter_config;
+    // remora has no per-route filter enabling, so a disabled filter never runs (its config is
+    // still validated above). The terminal filter cannot be disabled, as in Envoy.
+    if (f.disabled === true) {
+      if (factory.terminal) issues.error(joinPath(p, 'disabled'), 'the terminal filter cannot be disabled');
+      return;
+    }
     httpFilters.push({ name, typeUrl, config, factory });
   });
 
@@ -161,6 +172,9 @@ export function translateHcm(
 
   const common = asObject(c.common_http_protocol_options) ?? {};
   const cpath = joinPath(path, 'common_http_protocol_options');
+  // Downstream connection lifetime limits the connection manager does not enforce: refused.
+  for (const k of ['max_connection_duration', 'max_stream_duration', 'max_requests_per_connection'])
+    if (common[k] !== undefined) issues.error(joinPath(cpath, k), 'not supported by remora');
   const maxHeadersCount = asNumber(common.max_headers_count, 100);
   if (maxHeadersCount < 1) issues.error(joinPath(cpath, 'max_headers_count'), 'must be at least 1');
   const underscores = asString(
@@ -183,6 +197,22 @@ export function translateHcm(
     if (u.enabled === false) return;
     upgradeTypes.push(t);
   });
+
+  translateDownstreamHttp1(
+    asObject(c.http_protocol_options),
+    joinPath(path, 'http_protocol_options'),
+    issues,
+  );
+  const http2 = translateDownstreamHttp2(
+    asObject(c.http2_protocol_options),
+    joinPath(path, 'http2_protocol_options'),
+    issues,
+  );
+  // delayed_close_timeout is accepted without effect: Envoy's delayed close keeps a connection it
+  // is closing open so the peer reads the final response before a reset. remora closes with a FIN
+  // once the response is flushed (socket.end, half-open allowed), never a reset over unread
+  // response bytes, so that race does not arise. The value is still checked.
+  readDurationMs(c, 'delayed_close_timeout', path, issues, 0);
 
   const via = asString(c.via, '');
   if (/[\r\n\0]/.test(via)) issues.error(joinPath(path, 'via'), 'must not contain CR, LF or NUL');
@@ -224,5 +254,6 @@ export function translateHcm(
     ) as HcmConfig['serverHeaderTransformation'],
     upgradeTypes,
     via,
+    ...(http2 === undefined ? {} : { http2 }),
   };
 }

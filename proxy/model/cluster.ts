@@ -94,6 +94,8 @@ export interface ClusterModel {
   readonly perConnectionBufferLimitBytes: number;
   /** circuit_breakers.thresholds (model only: enforcement comes with the resilience issue). */
   readonly circuitBreakers: readonly ThresholdsModel[];
+  /** track_cluster_stats.per_endpoint_stats: publish cluster.<name>.endpoint.<address>.* stats. */
+  readonly perEndpointStats?: boolean;
   /** common_lb_config; absent means Envoy's defaults (panic at 50%, no locality weighting). */
   readonly commonLb?: CommonLbModel;
   /** outlier_detection (proxy/upstream/outlier/); absent = no passive health checking. */

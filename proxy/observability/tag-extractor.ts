@@ -50,6 +50,12 @@ const RULES: readonly Rule[] = [
   { tag: 'envoy.ratelimit_prefix', re: /^ratelimit\.((.*?)\.)\w+?$/d, substr: '' },
   // cluster.(<name>.)* : one dot-free segment, as Envoy's rule takes it
   { tag: 'envoy.cluster_name', re: /^cluster\.(([^.]+)\.)/d, substr: '' },
+  // cluster.<name>.endpoint.(<address>.)<stat> : per_endpoint_stats, address as in listener names
+  {
+    tag: 'envoy.endpoint_address',
+    re: /^cluster\.[^.]+\.endpoint\.(((?:[_.\d]*|[_[\]a-fA-F\d]*))\.)\w+$/d,
+    substr: '.endpoint.',
+  },
   // listener.[<address>.]http.(<stat_prefix>.)*
   { tag: 'envoy.http_conn_manager_prefix', re: /^listener(?=\.).*?\.http\.((.*?)\.)/d, substr: '.http.' },
   // http.(<stat_prefix>.)*

@@ -24,6 +24,8 @@ export interface UpstreamCluster {
   poolFor(host: Host): ConnectionPool;
   /** All hosts currently in the cluster (every priority), for /clusters and health checking. */
   allHosts(): readonly Host[];
+  /** track_cluster_stats.per_endpoint_stats: /stats lists cluster.<name>.endpoint.<address>.*. */
+  readonly perEndpointStats?: boolean;
 }
 
 /** Lookup of clusters by name, as the router and tcp_proxy use it. */

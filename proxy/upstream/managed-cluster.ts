@@ -46,6 +46,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   readonly initialized: Promise<void>;
   /** Outlier detection and active health checks (proxy/upstream/health/); null when neither is set. */
   readonly health: ClusterHealth | null;
+  /** track_cluster_stats.per_endpoint_stats (read by the admin /stats view, not per request). */
+  readonly perEndpointStats: boolean;
 
   private hosts: Host[] = [];
   private lb: LoadBalancer;
@@ -71,6 +73,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.stats = new ClusterStats(store, model.name);
     this.protocol = model.protocol;
     this.connectTimeoutMs = model.connectTimeoutMs;
+    this.perEndpointStats = model.perEndpointStats === true;
     this.localityWeights = localityWeightsOf(model.loadAssignment);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
     this.initialized = new Promise((r) => {

@@ -68,6 +68,7 @@ const CLUSTER_FIELDS = new Set([
   // not-implemented there): the proxy reports every cluster to cluster_manager.load_stats_config,
   // which is the server that sends `lrs_server: {self: {}}` when it is the control plane.
   'lrs_server',
+  'track_cluster_stats',
 ]);
 /** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
 const NOT_YET = ['transport_socket', 'transport_socket_matches'];
@@ -191,6 +192,7 @@ export function translateCluster(
   const circuitBreakers = translateCircuitBreakers(c, path, issues);
   const commonLb = withTypedLocality(translateCommonLbConfig(c, path, issues), lb?.localityWeighted === true);
   const health = translateClusterHealth(c, path, issues);
+  const perEndpointStats = translateTrackClusterStats(c, path, issues);
 
   if (issues.errorCount !== before || lb === null) return null;
   return {
@@ -212,6 +214,7 @@ export function translateCluster(
     maxRequestsPerConnection: proto.maxRequestsPerConnection,
     perConnectionBufferLimitBytes,
     circuitBreakers,
+    ...(perEndpointStats ? { perEndpointStats } : {}),
     ...(commonLb === undefined ? {} : { commonLb }),
     ...health,
   };
@@ -421,4 +424,18 @@ function translateCircuitBreakers(c: ProtoObject, path: string, issues: Issues):
     });
   }
   return out;
+}
+
+/**
+ * track_cluster_stats: per_endpoint_stats is implemented (cluster.<name>.endpoint.<address>.*);
+ * the timeout-budget and request/response-size histograms are not, so asking for them is an error
+ * rather than a silent no-op.
+ */
+function translateTrackClusterStats(c: ProtoObject, path: string, issues: Issues): boolean {
+  const t = readObject(c, 'track_cluster_stats', path, issues);
+  if (t === undefined) return false;
+  const tp = joinPath(path, 'track_cluster_stats');
+  for (const f of ['timeout_budgets', 'request_response_sizes'])
+    if (t[f] === true) issues.error(joinPath(tp, f), 'not supported by remora');
+  return readBool(t, 'per_endpoint_stats', tp, issues, false);
 }

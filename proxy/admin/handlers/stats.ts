@@ -5,6 +5,7 @@ import {
   type StatType,
   statsJson,
 } from '../../observability/stats-format.js';
+import { withEndpointStats } from '../../upstream/endpoint-stats.js';
 import {
   type AdminContext,
   type AdminRequest,
@@ -46,7 +47,7 @@ function isResponse(x: StatsQuery | AdminResponse): x is AdminResponse {
 export function statsHandler(req: AdminRequest, ctx: AdminContext): AdminResponse {
   const q = parseStatsQuery(req.query);
   if (isResponse(q)) return q;
-  const store = ctx.sources.stats;
+  const store = withEndpointStats(ctx.sources.stats, ctx.sources.clusters());
   const format = req.query.get('format');
   if (format === null || format === 'text') return text(formatStatsText(store, q));
   if (format === 'json') return json(statsJson(store, q));
@@ -58,7 +59,8 @@ export function statsHandler(req: AdminRequest, ctx: AdminContext): AdminRespons
 export function prometheusHandler(req: AdminRequest, ctx: AdminContext): AdminResponse {
   const q = parseStatsQuery(req.query);
   if (isResponse(q)) return q;
-  return { status: 200, contentType: TEXT, body: ctx.prometheus.format(ctx.sources.stats, q) };
+  const store = withEndpointStats(ctx.sources.stats, ctx.sources.clusters());
+  return { status: 200, contentType: TEXT, body: ctx.prometheus.format(store, q) };
 }
 
 export function resetCountersHandler(_req: AdminRequest, ctx: AdminContext): AdminResponse {

@@ -50,6 +50,7 @@ export interface envoy_config_cluster_v3_Cluster {
   respect_dns_ttl?: boolean; // 39
   load_balancing_policy?: envoy_config_cluster_v3_LoadBalancingPolicy; // 41
   lrs_server?: envoy_config_core_v3_ConfigSource; // 42
+  track_cluster_stats?: envoy_config_cluster_v3_TrackClusterStats; // 49
 }
 
 /** envoy.config.cluster.v3.Cluster.DiscoveryType */
@@ -133,6 +134,13 @@ export type envoy_config_cluster_v3_Cluster_CommonLbConfig_LocalityWeightedLbCon
 export interface envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashingLbConfig {
   use_hostname_for_hashing?: boolean; // 1
   hash_balance_factor?: number; // 2
+}
+
+/** envoy.config.cluster.v3.TrackClusterStats */
+export interface envoy_config_cluster_v3_TrackClusterStats {
+  timeout_budgets?: boolean; // 1
+  request_response_sizes?: boolean; // 2
+  per_endpoint_stats?: boolean; // 3
 }
 
 /** envoy.config.cluster.v3.LoadBalancingPolicy */

@@ -9,6 +9,8 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { availableParallelism, release } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot, versionInfo } from '../proxy/version.js';
+import { formatLbE2eTable, runLbE2eBench } from './lb-e2e.js';
+import { formatLbPickTable, runLbPickBench } from './lb-picks.js';
 import { h2load, wrk } from './load.js';
 import {
   have,
@@ -31,6 +33,7 @@ import {
   tableRows,
   targetLines,
 } from './report.js';
+import { formatXdsScaleTable, runXdsScaleBench } from './xds-scale.js';
 
 interface BenchOptions {
   duration: number;
@@ -41,7 +44,12 @@ interface BenchOptions {
   pin: boolean;
   write: boolean;
   profile: boolean;
+  /** Which benchmarks: the proxy comparison, load-balancer picks and policies, xDS scale. */
+  suites: ReadonlySet<Suite>;
 }
+
+type Suite = 'proxy' | 'lb' | 'xds';
+const SUITES: readonly Suite[] = ['proxy', 'lb', 'xds'];
 
 const USAGE = `usage: npm run bench -- [options]
   --duration N           seconds per loaded run (default 5)
@@ -52,6 +60,9 @@ const USAGE = `usage: npm run bench -- [options]
   --no-pin               do not pin the proxies to one CPU with taskset
   --profile              run remora with --cpu-prof and print where its time goes
   --write                append this run to bench/RESULTS.md (also BENCH_WRITE=1)
+  --suite LIST           comma-separated: proxy (the peer comparison), lb (pick cost per policy at
+                         3/100/10,000 hosts and end-to-end throughput per policy), xds (CDS of
+                         10,000 clusters, EDS of 100,000 endpoints); default all three
 `;
 
 function parseOptions(argv: readonly string[]): BenchOptions {
@@ -64,6 +75,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     pin: true,
     write: process.env.BENCH_WRITE === '1',
     profile: false,
+    suites: new Set(SUITES),
   };
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
@@ -80,7 +92,12 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     else if (a === '--no-pin') o.pin = false;
     else if (a === '--write') o.write = true;
     else if (a === '--profile') o.profile = true;
-    else if (a === '--help' || a === '-h') {
+    else if (a === '--suite') {
+      const list = (argv[++i] ?? '').split(',').filter((x) => x !== '');
+      const bad = list.filter((x) => !SUITES.includes(x as Suite));
+      if (list.length === 0 || bad.length > 0) throw new Error(`--suite takes ${SUITES.join(',')}\n${USAGE}`);
+      o.suites = new Set(list as Suite[]);
+    } else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
       process.exit(0);
     } else throw new Error(`unknown option ${a}\n${USAGE}`);
@@ -142,8 +159,8 @@ async function safely(name: string, proto: 'h1' | 'h2', f: () => Promise<Row>): 
   }
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions(process.argv.slice(2));
+/** The peer comparison; returns the RESULTS.md section when --write and remora was measured. */
+async function runProxyBench(o: BenchOptions): Promise<string | null> {
   const root = packageRoot();
   for (const tool of ['wrk', 'nginx']) {
     if (!have(tool))
@@ -306,16 +323,48 @@ async function main(): Promise<void> {
       rssKiB,
       extra,
     });
-    const results = join(root, 'bench', 'RESULTS.md');
-    if (!existsSync(results)) {
-      writeFileSync(
-        results,
-        '# Benchmark results\n\nAppended by `npm run bench -- --write`, newest last. Ratios only mean much within one run.\n\n',
-      );
-    }
-    appendFileSync(results, `${section}\n`);
-    log(`appended to ${results}`);
+    return section;
   }
+  return null;
+}
+
+function appendResults(sections: readonly string[]): void {
+  const results = join(packageRoot(), 'bench', 'RESULTS.md');
+  if (!existsSync(results)) {
+    writeFileSync(
+      results,
+      '# Benchmark results\n\nAppended by `npm run bench -- --write`, newest last. Ratios only mean much within one run.\n\n',
+    );
+  }
+  appendFileSync(results, `${sections.join('\n')}\n`);
+  log(`appended to ${results}`);
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  const sections: string[] = [];
+  if (o.suites.has('proxy')) {
+    const section = await runProxyBench(o);
+    if (section !== null) sections.push(section);
+  }
+  if (o.suites.has('lb')) {
+    log('load balancing: cost of one pick per policy (in-process)');
+    const picks = formatLbPickTable(runLbPickBench());
+    process.stdout.write(`\n${picks}\n`);
+    log('load balancing: end-to-end throughput per policy (wrk -> remora -> 3 nginx origins)');
+    const e2e = formatLbE2eTable(await runLbE2eBench(o.pin ? {} : { pinCpu: null }));
+    process.stdout.write(`\n${e2e}\n`);
+    sections.push(
+      `### Load balancing (npm run bench -- --suite lb)\n\nCost of one pick:\n\n${picks}\n\nEnd to end:\n\n${e2e}\n`,
+    );
+  }
+  if (o.suites.has('xds')) {
+    log('xDS scale: CDS of 10,000 clusters, EDS of 100,000 endpoints (remora in its own process)');
+    const xds = formatXdsScaleTable(await runXdsScaleBench({ log }));
+    process.stdout.write(`\n${xds}\n`);
+    sections.push(`### xDS scale (npm run bench -- --suite xds)\n\n${xds}\n`);
+  }
+  if (o.write && sections.length > 0) appendResults(sections);
 }
 
 main().catch((err: unknown) => {

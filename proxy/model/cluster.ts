@@ -25,6 +25,8 @@ export interface EndpointModel {
   readonly healthStatus: EndpointHealthStatus;
   /** load_balancing_weight, 1 when unset. */
   readonly weight: number;
+  /** endpoint.health_check_config.port_value: where active health checks go (0/absent = port). */
+  readonly healthCheckPort?: number;
 }
 
 export interface LocalityEndpointsModel {

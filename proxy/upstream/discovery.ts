@@ -60,6 +60,7 @@ export function hostsFromAssignment(la: LoadAssignmentModel): DiscoveredHost[] {
           weight: e.weight,
           locality: l.locality,
           priority: l.priority,
+          healthCheckPort: e.healthCheckPort ?? 0,
         },
         edsHealthFlags: edsHealthFlags(e.healthStatus),
       });

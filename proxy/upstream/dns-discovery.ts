@@ -95,6 +95,7 @@ export class DnsDiscovery implements HostDiscovery {
             weight: t.endpoint.weight,
             locality: t.locality.locality,
             priority: t.locality.priority,
+            healthCheckPort: t.endpoint.healthCheckPort ?? 0,
           },
           edsHealthFlags: edsHealthFlags(t.endpoint.healthStatus),
         });

@@ -61,6 +61,8 @@ export interface HostInit {
   readonly locality?: Locality;
   readonly priority?: number;
   readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Port active health checks use instead of `port` (endpoint health_check_config); 0 = port. */
+  readonly healthCheckPort?: number;
 }
 
 export class Host {
@@ -73,6 +75,8 @@ export class Host {
   readonly locality: Locality;
   readonly priority: number;
   readonly metadata: Readonly<Record<string, unknown>>;
+  /** Port active health checks go to instead of `port` (endpoint health_check_config); 0 = `port`. */
+  readonly healthCheckPort: number;
 
   healthFlags = 0;
   /** Outlier detection's per-host monitor; null when the cluster has no outlier_detection. */
@@ -103,6 +107,7 @@ export class Host {
     this.locality = init.locality ?? NO_LOCALITY;
     this.priority = init.priority ?? 0;
     this.metadata = init.metadata ?? {};
+    this.healthCheckPort = init.healthCheckPort ?? 0;
   }
 
   get healthy(): boolean {

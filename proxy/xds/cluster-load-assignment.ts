@@ -25,11 +25,11 @@ import { type Locality, NO_LOCALITY } from '../upstream/host.js';
  * an IP literal (STATIC, EDS) or a DNS name (STRICT_DNS, LOGICAL_DNS).
  */
 const ASSIGNMENT_FIELDS = new Set(['cluster_name', 'endpoints', 'policy']);
-const POLICY_FIELDS = new Set(['overprovisioning_factor']);
+const POLICY_FIELDS = new Set(['overprovisioning_factor', 'drop_overloads']);
 const LOCALITY_LB_FIELDS = new Set(['locality', 'lb_endpoints', 'load_balancing_weight', 'priority']);
 const LOCALITY_FIELDS = new Set(['region', 'zone', 'sub_zone']);
 const LB_ENDPOINT_FIELDS = new Set(['endpoint', 'health_status', 'load_balancing_weight']);
-const ENDPOINT_FIELDS = new Set(['address', 'hostname']);
+const ENDPOINT_FIELDS = new Set(['address', 'hostname', 'health_check_config']);
 const ADDRESS_FIELDS = new Set(['socket_address']);
 const SOCKET_ADDRESS_FIELDS = new Set(['address', 'port_value', 'protocol']);
 
@@ -61,6 +61,12 @@ export function translateLoadAssignment(
   if (policy) {
     const pp = joinPath(path, 'policy');
     rejectUnknown(policy, POLICY_FIELDS, pp, issues);
+    // Not implemented: remora would route requests the control plane asked it to drop.
+    if (policy.drop_overloads !== undefined)
+      issues.error(
+        joinPath(pp, 'drop_overloads'),
+        'not supported by remora (requests are never dropped by category); remove it',
+      );
     overprovisioningFactor = readUint(policy, 'overprovisioning_factor', pp, issues, 140);
     if (overprovisioningFactor === 0) {
       issues.error(joinPath(pp, 'overprovisioning_factor'), 'must be greater than 0');
@@ -143,8 +149,29 @@ function translateLbEndpoint(
     return null;
   }
   const sa = translateSocketAddress(address, joinPath(ep, 'address'), issues, addressKind);
+  const healthCheckPort = translateHealthCheckConfig(endpoint, ep, issues);
   if (!sa) return null;
-  return { address: sa.address, port: sa.port, hostname, healthStatus, weight: weight === 0 ? 1 : weight };
+  return {
+    address: sa.address,
+    port: sa.port,
+    hostname,
+    healthStatus,
+    weight: weight === 0 ? 1 : weight,
+    ...(healthCheckPort === 0 ? {} : { healthCheckPort }),
+  };
+}
+
+/**
+ * Endpoint.health_check_config: port_value sends active health checks to another port of the same
+ * address (implemented). hostname, address and disable_active_health_check are not: refused.
+ */
+function translateHealthCheckConfig(endpoint: ProtoObject, path: string, issues: Issues): number {
+  const hc = readObject(endpoint, 'health_check_config', path, issues);
+  if (!hc) return 0;
+  const hp = joinPath(path, 'health_check_config');
+  for (const k of ['hostname', 'address', 'disable_active_health_check'])
+    if (hc[k] !== undefined) issues.error(joinPath(hp, k), 'not supported by remora');
+  return readUint(hc, 'port_value', hp, issues, 0, 65535);
 }
 
 /** core.v3.Address with a socket_address (pipes and internal addresses are not supported). */

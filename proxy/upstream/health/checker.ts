@@ -73,7 +73,12 @@ class HostSession {
     const h = this.host;
     this.abort = startProbe(
       o.config.check,
-      { address: h.address, port: o.config.altPort || h.port, defaultAuthority: o.clusterName },
+      // The endpoint's health_check_config.port_value first, then the checker's alt_port.
+      {
+        address: h.address,
+        port: h.healthCheckPort || o.config.altPort || h.port,
+        defaultAuthority: o.clusterName,
+      },
       o.config.timeoutMs,
       (r) => {
         this.abort = null;

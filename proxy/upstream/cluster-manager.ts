@@ -90,7 +90,8 @@ export class ClusterManager implements ClusterLookup {
     }
     // An updated cluster keeps its load counters (same name), so reports continue across CDS updates.
     const load = this.loadStats === null ? null : this.loadStats.cluster(model.name, model.edsServiceName);
-    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, load);
+    // Hosts kept by the update keep their health (active check flags, outlier ejections), as in Envoy.
+    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, load, old ?? null);
     this.clusters.set(model.name, fresh);
     if (this.healthEvents !== null)
       logHealthEvents(fresh.health, this.healthEvents.child({ cluster: model.name }));

@@ -61,6 +61,12 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   private byKey = new Map<string, Host>();
   /** Locality weights of the latest assignment (locality-weighted balancing only). */
   private localityWeights: LocalityWeights;
+  /**
+   * The hosts of the cluster this one replaces (CDS update), by identity, until the first host
+   * list: a host present in both is the same Host object, so its health carries over (Envoy).
+   */
+  private carried: Map<string, Host> | null = null;
+  private previousHealth: ClusterHealth | null = null;
 
   constructor(
     readonly model: ClusterModel,
@@ -68,6 +74,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     private readonly discovery: HostDiscovery | null,
     /** Load reporting (LRS): this cluster's per-locality counters; null when the proxy reports none. */
     private readonly loadStats: ClusterLoadStats | null = null,
+    /** The cluster of the same name this one replaces; its hosts' health carries over. */
+    previous: ManagedCluster | null = null,
   ) {
     this.name = model.name;
     this.stats = new ClusterStats(store, model.name);
@@ -76,6 +84,13 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.perEndpointStats = model.perEndpointStats === true;
     this.localityWeights = localityWeightsOf(model.loadAssignment);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
+    if (previous !== null && previous.hosts.length > 0) {
+      const carried = new Map<string, Host>();
+      for (const h of previous.hosts)
+        carried.set(identity(h.key, h.hostname, h.weight, h.priority, localityKey(h.locality)), h);
+      this.carried = carried;
+      this.previousHealth = previous.health;
+    }
     this.initialized = new Promise((r) => {
       this.markInitialized = r;
     });
@@ -141,6 +156,9 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     const next: Host[] = [];
     const seen = new Set<string>();
     let changed = false;
+    const carried = this.carried;
+    this.carried = null;
+    let adopted: Array<[Host, number]> | null = null;
     for (const d of list) {
       const i = d.init;
       const probe = new Host(i);
@@ -154,7 +172,14 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
       if (seen.has(id)) continue; // the same address twice (e.g. two names resolving alike)
       seen.add(id);
       let h = current.get(id);
-      if (h === undefined) {
+      const kept = h === undefined ? carried?.get(id) : undefined;
+      if (kept !== undefined) {
+        h = kept;
+        if (adopted === null) adopted = [];
+        adopted.push([kept, kept.healthFlags]);
+        if (this.loadStats !== null) h.load = this.loadStats.countersFor(h.locality, h.priority);
+        changed = true;
+      } else if (h === undefined) {
         h = probe;
         // LRS: the same counters object for every host of this locality and priority.
         if (this.loadStats !== null) h.load = this.loadStats.countersFor(h.locality, h.priority);
@@ -180,6 +205,15 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
       this.hosts = next;
       this.loadStats?.setHosts(next);
       this.stats.membership_change.inc();
+      this.rebuild();
+    }
+    if (adopted !== null) {
+      // After the checkers saw the hosts (rebuild ran the listeners): restore carried health.
+      for (const [h, flags] of adopted) {
+        if (this.health !== null) this.health.adopt(h, flags, this.previousHealth);
+        else h.healthFlags &= ~CARRIED_HEALTH_FLAGS;
+      }
+      this.previousHealth = null;
       this.rebuild();
     }
     this.finishInit();
@@ -335,6 +369,14 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     for (const cb of this.listeners) cb();
   }
 }
+
+/** Health flags a kept host loses when the new config has no health checking at all. */
+const CARRIED_HEALTH_FLAGS =
+  HealthFlag.FailedActiveHc |
+  HealthFlag.PendingActiveHc |
+  HealthFlag.ActiveHcTimeout |
+  HealthFlag.DegradedActiveHc |
+  HealthFlag.FailedOutlierCheck;
 
 function identity(key: string, hostname: string, weight: number, priority: number, locality: string): string {
   return `${key}|${hostname}|${weight}|${priority}|${locality}`;

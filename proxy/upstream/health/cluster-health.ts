@@ -1,10 +1,17 @@
 import type { StatsStore } from '../../observability/stats.js';
 import type { ClusterStats } from '../cluster-stats.js';
-import type { Host } from '../host.js';
+import { HealthFlag, type Host } from '../host.js';
 import type { OutlierDetectionModel } from '../outlier/config.js';
 import { OutlierDetector } from '../outlier/detector.js';
 import { ActiveHealthChecker } from './checker.js';
 import type { HealthCheckModel } from './config.js';
+
+/** Flags owned by active health checking. */
+const ACTIVE_HC_FLAGS =
+  HealthFlag.FailedActiveHc |
+  HealthFlag.PendingActiveHc |
+  HealthFlag.ActiveHcTimeout |
+  HealthFlag.DegradedActiveHc;
 
 /** What ManagedCluster offers to its health machinery. */
 export interface HealthHost {
@@ -54,6 +61,22 @@ export class ClusterHealth {
       od?.syncHosts();
       for (const c of this.checkers) c.syncHosts();
     });
+  }
+
+  /**
+   * A cluster update kept `host` (the same Host object) from the cluster `previous` had health
+   * for: active health flags carry over when both configs check actively, an outlier ejection when
+   * both detect outliers; what the new config no longer does is cleared. `flags` are the host's
+   * flags before this cluster's checkers saw it (they mark new hosts pending).
+   */
+  adopt(host: Host, flags: number, previous: ClusterHealth | null): void {
+    const hc = ACTIVE_HC_FLAGS;
+    if (this.checkers.length === 0) host.healthFlags &= ~hc;
+    else if (previous !== null && previous.checkers.length > 0)
+      host.healthFlags = (host.healthFlags & ~hc) | (flags & hc);
+    if (this.outlier !== null && previous?.outlier != null)
+      this.outlier.adoptEjection(host, previous.outlier);
+    else if (this.outlier === null) host.healthFlags &= ~HealthFlag.FailedOutlierCheck;
   }
 
   stop(): void {

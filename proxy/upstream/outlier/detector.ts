@@ -135,8 +135,31 @@ export class OutlierDetector implements MonitorOwner {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.timer);
-    for (const h of this.monitors.keys()) h.outlier = null;
+    for (const [h, m] of this.monitors) {
+      // A host adopted by the cluster's replacement (adoptEjection) has its new monitor already;
+      // its ejection stays counted there (the gauge is the same stat).
+      if (h.outlier !== m) continue;
+      h.outlier = null;
+      if (m.ejected) this.stats.ejectionsActive.dec();
+    }
     this.monitors.clear();
+  }
+
+  /**
+   * A cluster update kept `host`: its ejection under the previous config carries over (Envoy keeps
+   * hosts' health across CDS updates), so it is un-ejected by this detector's sweeps.
+   */
+  adoptEjection(host: Host, previous: OutlierDetector): void {
+    const old = previous.monitors.get(host);
+    const m = this.monitors.get(host);
+    if (old === undefined || m === undefined) return;
+    m.ejected = old.ejected;
+    m.lastEjectionMs = old.lastEjectionMs;
+    m.lastUnejectionMs = old.lastUnejectionMs;
+    m.ejectionCount = old.ejectionCount;
+    m.jitterMs = old.jitterMs;
+    host.outlier = m;
+    if (m.ejected) host.healthFlags |= HealthFlag.FailedOutlierCheck;
   }
 
   // ---- MonitorOwner ----

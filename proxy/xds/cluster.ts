@@ -69,6 +69,13 @@ const CLUSTER_FIELDS = new Set([
   // which is the server that sends `lrs_server: {self: {}}` when it is the control plane.
   'lrs_server',
   'track_cluster_stats',
+  // Informational, as in Envoy (no filter of remora reads cluster metadata yet); it stays in the
+  // stored resource, so /config_dump shows it.
+  'metadata',
+  // remora removes a host as soon as an update drops it, which is what true asks for. proto3 cannot
+  // tell an explicit false from unset, so Envoy's default (keep a removed host while it still
+  // passes health checks) is a documented difference, not something this flag could select.
+  'ignore_health_on_host_removal',
 ]);
 /** Fields another part of remora will implement: rejected with a clearer message meanwhile. */
 const NOT_YET = ['transport_socket', 'transport_socket_matches'];

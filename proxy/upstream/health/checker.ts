@@ -1,8 +1,9 @@
 import { appendFile } from 'node:fs';
+import type http from 'node:http';
 import type { Counter, Gauge, StatsStore } from '../../observability/stats.js';
 import { HealthFlag, type Host } from '../host.js';
 import type { HealthCheckModel } from './config.js';
-import { type ProbeResult, startProbe } from './probes.js';
+import { type ProbeResult, probeAgent, startProbe } from './probes.js';
 
 /** What the checker needs of its cluster (ManagedCluster provides it). */
 export interface CheckedCluster {
@@ -53,11 +54,17 @@ class HostSession {
   timer: NodeJS.Timeout | null = null;
   abort: (() => void) | null = null;
   stopped = false;
+  /** reuse_connection for HTTP/1 checks: the host's one keep-alive probe connection. */
+  private readonly agent: http.Agent | null;
 
   constructor(
     readonly host: Host,
     readonly owner: ActiveHealthChecker,
-  ) {}
+  ) {
+    const c = owner.config;
+    this.agent =
+      c.reuseConnection !== false && c.check.kind === 'http' && !c.check.http2 ? probeAgent() : null;
+  }
 
   schedule(ms: number): void {
     if (this.stopped) return;
@@ -84,6 +91,7 @@ class HostSession {
         this.abort = null;
         if (!this.stopped) o.onResult(this, r);
       },
+      this.agent,
     );
   }
 
@@ -91,6 +99,7 @@ class HostSession {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.abort?.();
+    this.agent?.destroy();
   }
 }
 

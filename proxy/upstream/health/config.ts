@@ -31,6 +31,8 @@ export interface HealthCheckModel {
   readonly alwaysLogHealthCheckFailures: boolean;
   /** event_log_path: append JSON health events here ('' = none). */
   readonly eventLogPath: string;
+  /** reuse_connection (default true): HTTP/1 checks keep one keep-alive connection per host. */
+  readonly reuseConnection?: boolean;
   readonly check: HttpCheckModel | TcpCheckModel | GrpcCheckModel;
 }
 
@@ -146,7 +148,7 @@ export function translateHealthCheck(o: ProtoObject, path: string, issues: Issue
   const healthyThreshold = readUint(o, 'healthy_threshold', path, issues, 1);
   if (unhealthyThreshold === 0) issues.error(joinPath(path, 'unhealthy_threshold'), 'must be at least 1');
   if (healthyThreshold === 0) issues.error(joinPath(path, 'healthy_threshold'), 'must be at least 1');
-  readBool(o, 'reuse_connection', path, issues, true);
+  const reuseConnection = readBool(o, 'reuse_connection', path, issues, true);
   if (issues.errorCount !== before || check === null) return null;
   return {
     timeoutMs,
@@ -164,6 +166,7 @@ export function translateHealthCheck(o: ProtoObject, path: string, issues: Issue
     altPort,
     alwaysLogHealthCheckFailures: readBool(o, 'always_log_health_check_failures', path, issues),
     eventLogPath: readString(o, 'event_log_path', path, issues),
+    reuseConnection,
     check,
   };
 }

@@ -15,14 +15,16 @@ export interface ProbeTarget {
 
 /**
  * Starts one probe; `done` is called exactly once. The returned function aborts it (no callback).
- * Each probe uses its own connection and closes it: a health check must see what a fresh
- * connection sees, and the checker's sockets never mix with the data path's pools.
+ * The checker's sockets never mix with the data path's pools. An HTTP/1 check given `agent` (the
+ * host's keep-alive agent, reuse_connection) sends its probe over that agent's one connection;
+ * otherwise each probe uses its own connection and closes it.
  */
 export function startProbe(
   check: HttpCheckModel | TcpCheckModel | GrpcCheckModel,
   target: ProbeTarget,
   timeoutMs: number,
   done: (r: ProbeResult) => void,
+  agent: http.Agent | null = null,
 ): () => void {
   let finished = false;
   let cleanup: () => void = () => {};
@@ -38,7 +40,7 @@ export function startProbe(
   if (check.kind === 'tcp') cleanup = tcpProbe(check, target, finish);
   else if (check.kind === 'grpc') cleanup = grpcProbe(check, target, finish);
   else if (check.http2) cleanup = http2Probe(check, target, finish);
-  else cleanup = httpProbe(check, target, finish);
+  else cleanup = httpProbe(check, target, finish, agent);
   return () => {
     if (finished) return;
     finished = true;
@@ -59,17 +61,27 @@ function httpHeaders(check: HttpCheckModel): Record<string, string> {
   return h;
 }
 
-function httpProbe(check: HttpCheckModel, t: ProbeTarget, finish: (r: ProbeResult) => void): () => void {
+/** The keep-alive agent of one checked host (reuse_connection): one connection, kept between probes. */
+export function probeAgent(): http.Agent {
+  return new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1 });
+}
+
+function httpProbe(
+  check: HttpCheckModel,
+  t: ProbeTarget,
+  finish: (r: ProbeResult) => void,
+  agent: http.Agent | null,
+): () => void {
   const headers = httpHeaders(check);
   headers.host = check.host === '' ? t.defaultAuthority : check.host;
-  headers.connection = 'close';
+  if (agent === null) headers.connection = 'close';
   const req = http.request({
     host: t.address,
     port: t.port,
     method: check.method,
     path: check.path,
     headers,
-    agent: false,
+    agent: agent ?? false,
   });
   req.on('response', (res) => {
     const ok = statusOk(check, res.statusCode ?? 0);
@@ -79,6 +91,7 @@ function httpProbe(check: HttpCheckModel, t: ProbeTarget, finish: (r: ProbeResul
   });
   req.on('error', () => finish('network_failure'));
   req.end();
+  // An aborted probe (timeout, stop) destroys its socket: a kept connection is not trusted after.
   return () => req.destroy();
 }
 

@@ -26,6 +26,7 @@ export interface envoy_config_route_v3_VirtualHost {
   include_request_attempt_count?: boolean; // 14
   retry_policy?: envoy_config_route_v3_RetryPolicy; // 16
   include_attempt_count_in_response?: boolean; // 19
+  typed_per_filter_config?: { [key: string]: AnyMessage }; // 15
 }
 
 /** envoy.config.route.v3.VirtualHost.TlsRequirementType */
@@ -43,6 +44,7 @@ export interface envoy_config_route_v3_Route {
   response_headers_to_add?: envoy_config_core_v3_HeaderValueOption[]; // 10
   response_headers_to_remove?: string[]; // 11
   request_headers_to_remove?: string[]; // 12
+  typed_per_filter_config?: { [key: string]: AnyMessage }; // 13
 }
 
 /** envoy.config.route.v3.WeightedCluster */
@@ -59,6 +61,8 @@ export interface envoy_config_route_v3_WeightedCluster_ClusterWeight {
   response_headers_to_add?: envoy_config_core_v3_HeaderValueOption[]; // 5
   response_headers_to_remove?: string[]; // 6
   request_headers_to_remove?: string[]; // 9
+  typed_per_filter_config?: { [key: string]: AnyMessage }; // 10
+  host_rewrite_literal?: string; // 11, oneof host_rewrite_specifier
 }
 
 /** envoy.config.route.v3.RouteMatch */
@@ -90,7 +94,14 @@ export interface envoy_config_route_v3_RouteAction {
   retry_policy?: envoy_config_route_v3_RetryPolicy; // 9
   hash_policy?: envoy_config_route_v3_RouteAction_HashPolicy[]; // 15
   max_stream_duration?: envoy_config_route_v3_RouteAction_MaxStreamDuration; // 36
+  cluster_not_found_response_code?: envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode; // 20
 }
+
+/** envoy.config.route.v3.RouteAction.ClusterNotFoundResponseCode */
+export type envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode =
+  | 'SERVICE_UNAVAILABLE'
+  | 'NOT_FOUND'
+  | 'INTERNAL_SERVER_ERROR';
 
 /** envoy.config.route.v3.RouteAction.HashPolicy */
 export interface envoy_config_route_v3_RouteAction_HashPolicy {
@@ -135,6 +146,13 @@ export interface envoy_config_route_v3_RouteAction_MaxStreamDuration {
   max_stream_duration?: number; // 1, milliseconds
   grpc_timeout_header_max?: number; // 2, milliseconds
   grpc_timeout_header_offset?: number; // 3, milliseconds
+}
+
+/** envoy.config.route.v3.FilterConfig */
+export interface envoy_config_route_v3_FilterConfig {
+  config?: AnyMessage; // 1
+  is_optional?: boolean; // 2
+  disabled?: boolean; // 3
 }
 
 /** envoy.config.route.v3.RetryPolicy */

@@ -2,5 +2,7 @@
 
 /** envoy.extensions.filters.http.router.v3.Router */
 export interface envoy_extensions_filters_http_router_v3_Router {
+  dynamic_stats?: boolean; // 1
+  start_child_span?: boolean; // 2
   suppress_envoy_headers?: boolean; // 4
 }

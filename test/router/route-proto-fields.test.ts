@@ -85,12 +85,19 @@ ${indent}      '@type': type.googleapis.com/envoy.extensions.filters.http.fault.
 ${indent}      abort: { http_status: 503, percentage: { numerator: 100 } }`;
 
 describe('route proto fields through the real decoder', () => {
-  it('accepts Router dynamic_stats and start_child_span', async () => {
-    const text = await validate({
+  it('accepts Router dynamic_stats true and start_child_span; refuses dynamic_stats false', async () => {
+    const ok = await validate({
       action: '                            cluster: up',
-      router: '                      dynamic_stats: false\n                      start_child_span: false',
+      router: '                      dynamic_stats: true\n                      start_child_span: true',
     });
-    expect(text).toBe('');
+    expect(ok).toBe('');
+    const off = await validate({
+      action: '                            cluster: up',
+      router: '                      dynamic_stats: false',
+    });
+    expect(off).toBe(
+      'error: static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http_filters[0].typed_config.dynamic_stats: false is not supported by remora (cluster request stats are always recorded)',
+    );
   });
 
   it('rejects typed_per_filter_config at each of the four levels, at its path', async () => {

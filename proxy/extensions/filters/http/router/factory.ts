@@ -17,6 +17,14 @@ export const routerFilterFactory: HttpFilterFactory<RouterConfig> = {
     for (const key of Object.keys(config)) {
       if (!KNOWN.has(key)) issues.error(joinPath(path, key), 'field not supported by remora');
     }
+    // Envoy's dynamic_stats: false stops the per-request cluster stats (upstream_rq_<code>,
+    // upstream_rq_time, ...); remora always records them, so false would be silently ignored.
+    // start_child_span only matters with tracing, which remora does not have: accepted.
+    if (config.dynamic_stats === false)
+      issues.error(
+        joinPath(path, 'dynamic_stats'),
+        'false is not supported by remora (cluster request stats are always recorded)',
+      );
     return { suppressEnvoyHeaders: config.suppress_envoy_headers === true };
   },
   create(config: RouterConfig, callbacks: StreamCallbacks): RouterFilter {

@@ -87,6 +87,8 @@ export type RouteAction =
       readonly retryPolicy?: RetryPolicy | null;
       /** max_stream_duration.grpc_timeout_header_max: gRPC requests take grpc-timeout as the timeout. */
       readonly grpcTimeout?: GrpcTimeoutModel | null;
+      /** max_stream_duration.max_stream_duration: the stream's lifetime in ms; 0 or absent = none. */
+      readonly maxStreamDurationMs?: number;
       /** The virtual host's include_request_attempt_count / include_attempt_count_in_response. */
       readonly attemptCountInRequest?: boolean;
       readonly attemptCountInResponse?: boolean;

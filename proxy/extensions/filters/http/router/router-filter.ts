@@ -76,6 +76,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private finished = false;
   /** Created only for routes with a timeout. */
   private timer: TimerEntry | null = null;
+  /** The route's max_stream_duration (timer kind DURATION); null when the route sets none. */
+  private durationTimer: TimerEntry | null = null;
   private onUpstreamDrain: (() => void) | null = null;
 
   constructor(
@@ -181,6 +183,10 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       sharedWheel.schedule(this.timer, timeoutMs);
       // Tells the upstream how long the proxy will wait, as Envoy's router does.
       headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
+    }
+    if (action.maxStreamDurationMs !== undefined && action.maxStreamDurationMs > 0) {
+      this.durationTimer = new TimerEntry(this, DURATION);
+      sharedWheel.schedule(this.durationTimer, action.maxStreamDurationMs);
     }
     const upstreamHead = {
       method: head.method,
@@ -304,8 +310,12 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     this.cb.upgradeTo(headers, socket, head);
   }
 
-  onTimer(): void {
+  onTimer(kind: number): void {
     if (this.finished) return;
+    if (kind === DURATION) {
+      this.onMaxStreamDuration();
+      return;
+    }
     const stats = this.cluster!.stats;
     stats.upstream_rq_timeout.inc();
     this.host!.rqTimeout++;
@@ -321,6 +331,31 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       'upstream_response_timeout',
       ResponseFlag.UpstreamRequestTimeout,
     );
+  }
+
+  /**
+   * The route's max_stream_duration elapsed: as Envoy, 408 with flag DT when no response has
+   * started, else the stream is reset (flag DT too).
+   */
+  private onMaxStreamDuration(): void {
+    const up = this.upstream;
+    this.upstream = null;
+    const started = this.responseStarted;
+    this.complete(false);
+    up?.reset();
+    if (!started) {
+      this.cluster!.stats.recordResponse(408);
+      this.cb.sendLocalReply(
+        408,
+        'downstream duration timeout',
+        'max_duration_timeout',
+        ResponseFlag.DurationTimeout,
+      );
+      return;
+    }
+    this.cb.info.setFlag(ResponseFlag.DurationTimeout);
+    this.cb.info.responseCodeDetails = 'max_duration_timeout';
+    this.cb.resetStream();
   }
 
   /** A retry moved the request to `host` (RetryingStream): per-host accounting follows it. */
@@ -357,6 +392,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private complete(success: boolean): void {
     this.finished = true;
     if (this.timer !== null) sharedWheel.cancel(this.timer);
+    if (this.durationTimer !== null) sharedWheel.cancel(this.durationTimer);
     const stats = this.cluster!.stats;
     stats.upstream_rq_active.dec();
     stats.upstream_rq_completed.inc();
@@ -388,6 +424,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
 }
 
 const EMPTY = Buffer.alloc(0);
+/** TimerEntry kind of the max_stream_duration timer (the route timeout's is 0). */
+const DURATION = 1;
 const DIGITS = /^[0-9]{1,9}$/;
 
 /**

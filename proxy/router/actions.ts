@@ -76,6 +76,7 @@ export class ForwardAction {
   readonly retryPolicy: RetryPolicy | null;
   /** gRPC requests: grpc-timeout as the route timeout, capped; null when the route does not ask. */
   readonly grpcTimeout: GrpcTimeoutModel | null;
+  readonly maxStreamDurationMs: number;
   /** x-envoy-attempt-count on upstream requests / on responses (virtual host flags). */
   readonly attemptCountInRequest: boolean;
   readonly attemptCountInResponse: boolean;
@@ -98,6 +99,7 @@ export class ForwardAction {
     this.hashPolicy = HashPolicy.compile(m.hashPolicies);
     this.retryPolicy = RetryPolicy.compile(m.retryPolicy);
     this.grpcTimeout = m.grpcTimeout ?? null;
+    this.maxStreamDurationMs = m.maxStreamDurationMs ?? 0;
     this.attemptCountInRequest = m.attemptCountInRequest === true;
     this.attemptCountInResponse = m.attemptCountInResponse === true;
     this.prefixRewrite = m.prefixRewrite;

@@ -20,18 +20,22 @@ export function translateMaxStreamDuration(
   msg: ProtoObject,
   path: string,
   issues: Issues,
-): { grpcTimeout?: GrpcTimeoutModel } {
+): { grpcTimeout?: GrpcTimeoutModel; maxStreamDurationMs?: number } {
   const m = readMessage(msg, 'max_stream_duration', path, issues);
   if (m === null) return {};
   const p = joinPath(path, 'max_stream_duration');
-  checkFields(m, ['grpc_timeout_header_max', 'grpc_timeout_header_offset'], p, issues);
-  if (m.grpc_timeout_header_max === undefined || m.grpc_timeout_header_max === null) return {};
-  return {
-    grpcTimeout: {
-      maxMs: readDurationMs(m, 'grpc_timeout_header_max', p, issues, 0),
-      offsetMs: readDurationMs(m, 'grpc_timeout_header_offset', p, issues, 0),
-    },
+  checkFields(m, ['max_stream_duration', 'grpc_timeout_header_max', 'grpc_timeout_header_offset'], p, issues);
+  const out: { grpcTimeout?: GrpcTimeoutModel; maxStreamDurationMs?: number } = {};
+  // max_stream_duration: the whole stream's lifetime on this route (0 or unset: none; the
+  // connection manager's own max_stream_duration is refused, so there is nothing to disable).
+  const d = readDurationMs(m, 'max_stream_duration', p, issues, 0);
+  if (d > 0) out.maxStreamDurationMs = d;
+  if (m.grpc_timeout_header_max === undefined || m.grpc_timeout_header_max === null) return out;
+  out.grpcTimeout = {
+    maxMs: readDurationMs(m, 'grpc_timeout_header_max', p, issues, 0),
+    offsetMs: readDurationMs(m, 'grpc_timeout_header_offset', p, issues, 0),
   };
+  return out;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = {

@@ -107,6 +107,8 @@ export interface ForwardActionModel {
   readonly retryPolicy?: RetryPolicyModel;
   /** max_stream_duration.grpc_timeout_header_max/_offset (proxy/router/grpc-timeout.ts). */
   readonly grpcTimeout?: GrpcTimeoutModel;
+  /** max_stream_duration.max_stream_duration in ms (absent: none). */
+  readonly maxStreamDurationMs?: number;
   /** The virtual host's include_request_attempt_count / include_attempt_count_in_response. */
   readonly attemptCountInRequest?: boolean;
   readonly attemptCountInResponse?: boolean;

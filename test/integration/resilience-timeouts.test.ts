@@ -114,8 +114,9 @@ describe('gRPC timeouts (max_stream_duration.grpc_timeout_header_max)', () => {
     expect(grpcRouteTimeoutMs({}, { maxMs: 400, offsetMs: 0 })).toBe(400);
   });
 
-  it('rejects unsupported max_stream_duration fields', () => {
-    expect(() => table({ cluster: 'g', max_stream_duration: { max_stream_duration: 1000 } })).toThrow(
+  it('accepts max_stream_duration.max_stream_duration (enforced: resilience-max-stream-duration.test.ts)', () => {
+    expect(() => table({ cluster: 'g', max_stream_duration: { max_stream_duration: 1000 } })).not.toThrow();
+    expect(() => table({ cluster: 'g', max_stream_duration: { max_stream_duration: -5 } })).toThrow(
       /max_stream_duration\.max_stream_duration/,
     );
   });

@@ -11,7 +11,7 @@ import { isObject } from './fields.js';
  * numbers remora does not know and int64 values past 2^53 are reported into Issues.
  */
 import { type Issues, joinPath } from './issues.js';
-import { decodeJsonMessage } from './json-decode.js';
+import { decodeJsonMessage, OPTIONAL_EXTENSION_MESSAGES } from './json-decode.js';
 import { checkInteger, durationMs, timestampInRange } from './json-scalars.js';
 import { ANY_TYPE_KEY, type ProtoObject, type ProtoValue } from './proto-object.js';
 import {
@@ -126,12 +126,22 @@ class BinaryDecoder {
 
   private fields(type: MessageType, msg: Msg, path: string): ProtoObject {
     const out: ProtoObject = {};
+    // As in the JSON decoder: an optional extension's typed_config of an unknown type keeps only
+    // its type URL, and the translator skips the extension with a warning.
+    const optional = msg.is_optional === true && OPTIONAL_EXTENSION_MESSAGES.has(fullNameOf(type));
     for (const field of type.fieldsArray) {
       if (!Object.hasOwn(msg, field.name)) continue;
       const key = field.name;
       const raw = msg[key];
       if (raw === null || raw === undefined) continue;
       const fpath = joinPath(path, field.name);
+      if (optional && key === 'typed_config') {
+        const url = String((raw as Msg).type_url ?? '');
+        if (url !== '' && this.schema.typeForUrl(url) === null) {
+          out[key] = { [ANY_TYPE_KEY]: url };
+          continue;
+        }
+      }
       if (field.map) {
         const entries = Object.entries(raw as Msg);
         if (entries.length === 0) continue;

@@ -54,7 +54,7 @@ const MAX_DEPTH = 100;
  * know (Envoy skips such an extension instead of failing). The decoder keeps only the type URL
  * there; the translator warns and skips the extension.
  */
-const OPTIONAL_EXTENSION_MESSAGES = new Set([
+export const OPTIONAL_EXTENSION_MESSAGES: ReadonlySet<string> = new Set([
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter',
 ]);
 

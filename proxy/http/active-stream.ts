@@ -291,6 +291,30 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
 
   encodeData(chunk: Buffer, endStream: boolean): boolean {
     if (this.done) return true;
+    // Response-data hooks (the fault filter's rate limit); the terminal filter is the writer.
+    const filters = this.filters;
+    for (let i = filters.length - 2; i >= 0; i--) {
+      const f = filters[i];
+      if (f.encodeData !== undefined && f.encodeData(chunk, endStream) === 'stop') return false;
+    }
+    return this.writeData(chunk, endStream);
+  }
+
+  continueEncoding(from: HttpFilter, chunk: Buffer, endStream: boolean): boolean {
+    if (this.done) return true;
+    const filters = this.filters;
+    for (let i = filters.indexOf(from) - 1; i >= 0; i--) {
+      const f = filters[i];
+      if (f.encodeData !== undefined && f.encodeData(chunk, endStream) === 'stop') return false;
+    }
+    return this.writeData(chunk, endStream);
+  }
+
+  encodingWritable(): void {
+    if (!this.done) this.resDrain();
+  }
+
+  private writeData(chunk: Buffer, endStream: boolean): boolean {
     if (this.pendingHeaders !== null) {
       if (endStream && chunk.length === 0) {
         this.flushPending(true);

@@ -58,6 +58,17 @@ export interface StreamCallbacks {
   /** Response body bytes; false when the downstream buffer is full (wait for onDownstreamWritable). */
   encodeData(chunk: Buffer, endStream: boolean): boolean;
   encodeTrailers(trailers: OutgoingHttpHeaders): void;
+  /**
+   * A filter whose encodeData returned 'stop' passes that data on later from here: it goes through
+   * the encode hooks of the filters before `from` (towards the client), then to the downstream.
+   * False when the downstream buffer is full (wait for onDownstreamWritable).
+   */
+  continueEncoding(from: HttpFilter, chunk: Buffer, endStream: boolean): boolean;
+  /**
+   * A filter that held response data ('stop') can take more: the filters after it (the router)
+   * get onDownstreamWritable and resume reading their upstream.
+   */
+  encodingWritable(): void;
   /** After a 101 from upstream: send the 101 head downstream and splice the two sockets. */
   upgradeTo(headers: IncomingHttpHeaders, upstream: Duplex, head: Buffer): void;
   /** Aborts the downstream stream (HTTP/1: close the connection; HTTP/2: RST_STREAM). */
@@ -70,6 +81,12 @@ export interface HttpFilter {
   decodeTrailers(trailers: IncomingHttpHeaders): FilterStatus;
   /** Response filters may mutate `headers` in place. */
   encodeHeaders?(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void;
+  /**
+   * Response body, in encode order (router first, towards the client). 'stop' takes the chunk: the
+   * filter owns it and passes it on with callbacks.continueEncoding; meanwhile the writer is told
+   * the downstream is full, and resumes at the next onDownstreamWritable (see encodingWritable).
+   */
+  encodeData?(chunk: Buffer, endStream: boolean): FilterStatus;
   /** The downstream can take more response data again (after encodeData returned false). */
   onDownstreamWritable?(): void;
   /** The downstream went away (reset, closed, timed out); release upstream resources. */

@@ -24,6 +24,11 @@ export interface FaultConfig {
     readonly grpcStatus: number;
     readonly percentage: Fraction;
   } | null;
+  /**
+   * response_rate_limit: the response body at `kibPerSecond` (limit_kbps is KiB/s in Envoy); -1
+   * means "from the x-envoy-fault-throughput-response header" (header_limit). null: none.
+   */
+  readonly responseRateLimit: { readonly kibPerSecond: number; readonly percentage: Fraction } | null;
   /** upstream_cluster: faults only for requests routed to this cluster ('' = any). */
   readonly upstreamCluster: string;
   readonly headers: readonly HeaderMatcher[];
@@ -42,6 +47,7 @@ export class FaultStats {
   readonly delays_injected: Counter;
   readonly aborts_injected: Counter;
   readonly faults_overflow: Counter;
+  readonly response_rl_injected: Counter;
   readonly active_faults: Gauge;
 
   constructor(ctx?: FilterFactoryContext) {
@@ -50,6 +56,8 @@ export class FaultStats {
     this.delays_injected = s?.counter(`${p}delays_injected`) ?? new Counter(`${p}delays_injected`);
     this.aborts_injected = s?.counter(`${p}aborts_injected`) ?? new Counter(`${p}aborts_injected`);
     this.faults_overflow = s?.counter(`${p}faults_overflow`) ?? new Counter(`${p}faults_overflow`);
+    this.response_rl_injected =
+      s?.counter(`${p}response_rl_injected`) ?? new Counter(`${p}response_rl_injected`);
     this.active_faults = s?.gauge(`${p}active_faults`) ?? new Gauge(`${p}active_faults`);
   }
 }
@@ -88,7 +96,7 @@ export function parseFaultConfig(
 ): FaultConfig {
   rejectUnknown(
     c,
-    ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults'],
+    ['@type', 'delay', 'abort', 'upstream_cluster', 'headers', 'max_active_faults', 'response_rate_limit'],
     path,
     issues,
     NOT_SUPPORTED,
@@ -140,6 +148,29 @@ export function parseFaultConfig(
       };
     }
   }
+  let responseRateLimit: FaultConfig['responseRateLimit'] = null;
+  if (c.response_rate_limit !== undefined && c.response_rate_limit !== null) {
+    const rp = joinPath(path, 'response_rate_limit');
+    const r = c.response_rate_limit;
+    if (!isObject(r)) issues.error(rp, 'must be a message');
+    else {
+      rejectUnknown(r, ['fixed_limit', 'header_limit', 'percentage'], rp, issues, NOT_SUPPORTED);
+      let kibPerSecond = -1;
+      if (r.fixed_limit !== undefined && r.fixed_limit !== null) {
+        const f = r.fixed_limit;
+        const k = isObject(f) ? Number(f.limit_kbps ?? 0) : 0;
+        if (!Number.isInteger(k) || k < 1)
+          issues.error(joinPath(rp, 'fixed_limit.limit_kbps'), 'must be at least 1');
+        else kibPerSecond = k;
+      } else if (r.header_limit === undefined || r.header_limit === null) {
+        issues.error(rp, 'one of fixed_limit, header_limit is required');
+      }
+      responseRateLimit = {
+        kibPerSecond,
+        percentage: fraction(r.percentage, joinPath(rp, 'percentage'), issues),
+      };
+    }
+  }
   const headers: HeaderMatcher[] = [];
   const hs = c.headers;
   if (Array.isArray(hs)) {
@@ -162,6 +193,7 @@ export function parseFaultConfig(
   return {
     delay,
     abort,
+    responseRateLimit,
     upstreamCluster: typeof c.upstream_cluster === 'string' ? c.upstream_cluster : '',
     headers,
     maxActiveFaults,

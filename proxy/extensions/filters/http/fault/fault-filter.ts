@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { FilterStatus, HttpFilter, RequestHead, StreamCallbacks } from '../../../../http/filter.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import type { FaultConfig, Fraction } from './config.js';
+import { ResponseThrottle, type ThrottleSink } from './response-throttle.js';
 
 /** Request headers that control faults (Envoy's names), read only when the config allows. */
 const H_DELAY = 'x-envoy-fault-delay-request';
@@ -9,6 +10,8 @@ const H_DELAY_PCT = 'x-envoy-fault-delay-request-percentage';
 const H_ABORT = 'x-envoy-fault-abort-request';
 const H_ABORT_GRPC = 'x-envoy-fault-abort-grpc-request';
 const H_ABORT_PCT = 'x-envoy-fault-abort-request-percentage';
+const H_THROUGHPUT = 'x-envoy-fault-throughput-response';
+const H_THROUGHPUT_PCT = 'x-envoy-fault-throughput-response-percentage';
 
 function headerInt(headers: RequestHead['headers'], name: string): number {
   const v = headers[name];
@@ -29,13 +32,17 @@ function hit(f: Fraction, headerNumerator: number): boolean {
  * envoy.filters.http.fault: delays and aborts a configured share of requests (optionally only
  * those matching headers or going to one upstream cluster), for testing resilience. A delay holds
  * the request (the connection manager pauses the downstream meanwhile) and then lets it go on, or
- * aborts it if an abort was drawn too. Flags DI and FI mark the access log.
+ * aborts it if an abort was drawn too. Flags DI and FI mark the access log. A response rate limit
+ * throttles the response body (encodeData) through a ResponseThrottle.
  */
-export class FaultFilter implements HttpFilter {
+export class FaultFilter implements HttpFilter, ThrottleSink {
   private timer: NodeJS.Timeout | null = null;
   private pendingAbort = false;
   private active = false;
   private head: RequestHead | null = null;
+  private throttle: ResponseThrottle | null = null;
+  /** True while this filter itself raises onDownstreamWritable (it is not a real drain). */
+  private signalling = false;
 
   constructor(
     private readonly cfg: FaultConfig,
@@ -44,14 +51,16 @@ export class FaultFilter implements HttpFilter {
 
   decodeHeaders(head: RequestHead, _endStream: boolean): FilterStatus {
     const c = this.cfg;
-    if (c.delay === null && c.abort === null) return 'continue';
+    if (c.delay === null && c.abort === null && c.responseRateLimit === null) return 'continue';
     if (!this.applies(head)) return 'continue';
     const delayMs = this.delayMs(head);
     const abort =
       c.abort !== null &&
       hit(c.abort.percentage, headerInt(head.headers, H_ABORT_PCT)) &&
       this.abortCode(head) !== null;
-    if (delayMs <= 0 && !abort) return 'continue';
+    // gRPC responses end in trailers, which do not pass through encodeData: not throttled.
+    const kib = abort || head.grpc ? 0 : this.rateLimitKib(head);
+    if (delayMs <= 0 && !abort && kib <= 0) return 'continue';
     if (c.stats.active_faults.value >= c.maxActiveFaults) {
       c.stats.faults_overflow.inc();
       return 'continue';
@@ -59,6 +68,11 @@ export class FaultFilter implements HttpFilter {
     this.active = true;
     c.stats.active_faults.inc();
     this.head = head;
+    if (kib > 0) {
+      c.stats.response_rl_injected.inc();
+      this.throttle = new ResponseThrottle(kib, this);
+      if (delayMs <= 0) return 'continue';
+    }
     if (delayMs > 0) {
       c.stats.delays_injected.inc();
       this.cb.info.setFlag(ResponseFlag.DelayInjected);
@@ -68,6 +82,36 @@ export class FaultFilter implements HttpFilter {
     }
     this.doAbort(head);
     return 'stop';
+  }
+
+  encodeData(chunk: Buffer, endStream: boolean): FilterStatus {
+    const t = this.throttle;
+    if (t === null) return 'continue';
+    t.push(chunk, endStream);
+    return 'stop';
+  }
+
+  onDownstreamWritable(): void {
+    if (!this.signalling) this.throttle?.writable();
+  }
+
+  /** ThrottleSink: bytes the throttle lets go. */
+  passOn(chunk: Buffer, endStream: boolean): boolean {
+    if (endStream) {
+      this.throttle = null;
+      this.release();
+    }
+    return this.cb.continueEncoding(this, chunk, endStream);
+  }
+
+  /** ThrottleSink: the backlog is low; the router may read more. */
+  wantMore(): void {
+    this.signalling = true;
+    try {
+      this.cb.encodingWritable();
+    } finally {
+      this.signalling = false;
+    }
   }
 
   decodeData(_chunk: Buffer, _endStream: boolean): FilterStatus {
@@ -81,6 +125,8 @@ export class FaultFilter implements HttpFilter {
   onDestroy(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.throttle?.stop();
+    this.throttle = null;
     this.release();
   }
 
@@ -88,7 +134,8 @@ export class FaultFilter implements HttpFilter {
     this.timer = null;
     if (this.pendingAbort) this.doAbort(this.head!);
     else {
-      this.release();
+      // A throttled response keeps the fault active until the stream ends.
+      if (this.throttle === null) this.release();
       this.cb.continueDecoding();
     }
   }
@@ -156,6 +203,15 @@ export class FaultFilter implements HttpFilter {
     cb.sendLocalReply(code[0], 'fault filter abort', 'fault_filter_abort', ResponseFlag.FaultInjected);
   }
 
+  /** The response rate limit in KiB/s for this request, 0 for none. */
+  private rateLimitKib(head: RequestHead): number {
+    const r = this.cfg.responseRateLimit;
+    if (r === null || !hit(r.percentage, headerInt(head.headers, H_THROUGHPUT_PCT))) return 0;
+    if (r.kibPerSecond > 0) return r.kibPerSecond;
+    return Math.max(headerInt(head.headers, H_THROUGHPUT), 0);
+  }
+
+  /** The fault is over: active_faults goes down (once). */
   private release(): void {
     if (!this.active) return;
     this.active = false;

@@ -163,6 +163,6 @@ describe('envoy.filters.http.fault', () => {
     expect(t).toContain('f.delay.percentage.denominator');
     expect(t).toContain('f.abort.http_status: must be in [200, 600)');
     expect(t).toContain('f.max_active_faults');
-    expect(t).toContain('f.response_rate_limit: field not supported by remora');
+    expect(t).toContain('f.response_rate_limit: one of fixed_limit, header_limit is required');
   });
 });

@@ -11,3 +11,18 @@ export interface envoy_extensions_filters_common_fault_v3_FaultDelay {
 
 /** envoy.extensions.filters.common.fault.v3.FaultDelay.HeaderDelay */
 export type envoy_extensions_filters_common_fault_v3_FaultDelay_HeaderDelay = Record<string, never>;
+
+/** envoy.extensions.filters.common.fault.v3.FaultRateLimit */
+export interface envoy_extensions_filters_common_fault_v3_FaultRateLimit {
+  fixed_limit?: envoy_extensions_filters_common_fault_v3_FaultRateLimit_FixedLimit; // 1, oneof limit_type
+  header_limit?: envoy_extensions_filters_common_fault_v3_FaultRateLimit_HeaderLimit; // 3, oneof limit_type
+  percentage?: envoy_type_v3_FractionalPercent; // 2
+}
+
+/** envoy.extensions.filters.common.fault.v3.FaultRateLimit.FixedLimit */
+export interface envoy_extensions_filters_common_fault_v3_FaultRateLimit_FixedLimit {
+  limit_kbps?: number; // 1
+}
+
+/** envoy.extensions.filters.common.fault.v3.FaultRateLimit.HeaderLimit */
+export type envoy_extensions_filters_common_fault_v3_FaultRateLimit_HeaderLimit = Record<string, never>;

@@ -2,7 +2,10 @@
 
 import type { envoy_config_route_v3_HeaderMatcher } from '../../../../../config/route/v3/route_components.js';
 import type { envoy_type_v3_FractionalPercent } from '../../../../../type/v3/percent.js';
-import type { envoy_extensions_filters_common_fault_v3_FaultDelay } from '../../../common/fault/v3/fault.js';
+import type {
+  envoy_extensions_filters_common_fault_v3_FaultDelay,
+  envoy_extensions_filters_common_fault_v3_FaultRateLimit,
+} from '../../../common/fault/v3/fault.js';
 
 /** envoy.extensions.filters.http.fault.v3.FaultAbort */
 export interface envoy_extensions_filters_http_fault_v3_FaultAbort {
@@ -22,4 +25,5 @@ export interface envoy_extensions_filters_http_fault_v3_HTTPFault {
   upstream_cluster?: string; // 3
   headers?: envoy_config_route_v3_HeaderMatcher[]; // 4
   max_active_faults?: number; // 6
+  response_rate_limit?: envoy_extensions_filters_common_fault_v3_FaultRateLimit; // 7
 }

@@ -86,8 +86,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.lb = model.lbFactory.create([], model.lbConfig, null);
     if (previous !== null && previous.hosts.length > 0) {
       const carried = new Map<string, Host>();
-      for (const h of previous.hosts)
-        carried.set(identity(h.key, h.hostname, h.weight, h.priority, localityKey(h.locality)), h);
+      for (const h of previous.hosts) carried.set(identity(h), h);
       this.carried = carried;
       this.previousHealth = previous.health;
     }
@@ -151,8 +150,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   setHosts(list: readonly DiscoveredHost[]): void {
     if (this.stopped) return;
     const current = new Map<string, Host>();
-    for (const h of this.hosts)
-      current.set(identity(h.key, h.hostname, h.weight, h.priority, localityKey(h.locality)), h);
+    for (const h of this.hosts) current.set(identity(h), h);
     const next: Host[] = [];
     const seen = new Set<string>();
     let changed = false;
@@ -162,13 +160,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     for (const d of list) {
       const i = d.init;
       const probe = new Host(i);
-      const id = identity(
-        probe.key,
-        probe.hostname,
-        probe.weight,
-        probe.priority,
-        localityKey(probe.locality),
-      );
+      const id = identity(probe);
       if (seen.has(id)) continue; // the same address twice (e.g. two names resolving alike)
       seen.add(id);
       let h = current.get(id);
@@ -378,8 +370,9 @@ const CARRIED_HEALTH_FLAGS =
   HealthFlag.DegradedActiveHc |
   HealthFlag.FailedOutlierCheck;
 
-function identity(key: string, hostname: string, weight: number, priority: number, locality: string): string {
-  return `${key}|${hostname}|${weight}|${priority}|${locality}`;
+/** What makes two hosts the same across updates (a changed health-check port is a new host too). */
+function identity(h: Host): string {
+  return `${h.key}|${h.hostname}|${h.weight}|${h.priority}|${localityKey(h.locality)}|${h.healthCheckPort}`;
 }
 
 /** The hosts the balancer may pick, per the rules in the header comment. */

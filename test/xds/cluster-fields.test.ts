@@ -2,8 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../../proxy/cli-options.js';
+import { staticClusterFactory } from '../../proxy/extensions/clusters/static/factory.js';
 import { startProxy, validateConfig } from '../../proxy/main.js';
 import type { RunningProxy } from '../../proxy/main-contract.js';
+import { StatsStore } from '../../proxy/observability/stats.js';
+import { ClusterManager } from '../../proxy/upstream/cluster-manager.js';
+import { clusterModel } from '../helpers/real-clusters.js';
 
 // Cluster and endpoint fields decoded from YAML by the real decoder and translated on the
 // --mode validate / start path: applied, accepted for a stated reason, or an error at the path.
@@ -125,5 +129,95 @@ describe('endpoint health_check_config.port_value (real sockets)', () => {
     expect(checkHits.length).toBeGreaterThanOrEqual(2);
     expect(checkHits.every((u) => u === '/healthz')).toBe(true);
     expect(servingHits).toEqual([]);
+  });
+});
+
+describe('health_check_config.port_value across a cluster update (real sockets)', () => {
+  let manager: ClusterManager | null = null;
+  const servers: http.Server[] = [];
+  afterEach(async () => {
+    manager?.shutdown();
+    manager = null;
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
+  async function server(hits: string[]): Promise<number> {
+    const s = http.createServer((req, res) => {
+      hits.push(req.url ?? '');
+      res.end('ok');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return (s.address() as AddressInfo).port;
+  }
+
+  async function until(what: string, cond: () => boolean): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (let i = 0; i < 400 && Date.now() < deadline; i++) {
+      if (cond()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  function model(servingPort: number, checkPort: number) {
+    return clusterModel({
+      name: 'svc',
+      ports: [],
+      extra: {
+        load_assignment: {
+          cluster_name: 'svc',
+          endpoints: [
+            {
+              lb_endpoints: [
+                {
+                  endpoint: {
+                    address: { socket_address: { address: '127.0.0.1', port_value: servingPort } },
+                    health_check_config: { port_value: checkPort },
+                  },
+                },
+              ],
+            },
+          ],
+        },
+        health_checks: [
+          {
+            timeout: 1000,
+            interval: 40,
+            no_traffic_interval: 40,
+            unhealthy_threshold: 1,
+            healthy_threshold: 1,
+            http_health_check: { path: '/healthz' },
+          },
+        ],
+      },
+    });
+  }
+
+  it('moves the checks to the new port when only the health-check port changes', async () => {
+    const serving: string[] = [];
+    const first: string[] = [];
+    const second: string[] = [];
+    const servingPort = await server(serving);
+    const a = await server(first);
+    const b = await server(second);
+    manager = new ClusterManager({
+      stats: new StatsStore(),
+      discoveries: new Map([['STATIC', staticClusterFactory]]),
+    });
+    manager.addOrUpdate(model(servingPort, a));
+    await until('checks on the first port', () => first.length > 0);
+    manager.addOrUpdate(model(servingPort, b));
+    await until('checks on the second port', () => second.length > 0);
+    expect(
+      manager
+        .get('svc')
+        ?.allHosts()
+        .map((h) => h.healthCheckPort),
+    ).toEqual([b]);
+    expect(serving).toEqual([]);
   });
 });

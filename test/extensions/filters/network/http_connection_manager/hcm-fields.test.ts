@@ -148,7 +148,8 @@ describe('HCM fields over real sockets', () => {
         bootstrap(
           `                http2_protocol_options:
                   max_concurrent_streams: 7
-                  initial_stream_window_size: 70000`,
+                  initial_stream_window_size: 70000
+                  initial_connection_window_size: 3000000`,
           ROUTER,
           port,
         ),
@@ -160,6 +161,11 @@ describe('HCM fields over real sockets', () => {
       await once(client, 'remoteSettings');
       expect(client.remoteSettings.maxConcurrentStreams).toBe(7);
       expect(client.remoteSettings.initialWindowSize).toBe(70000);
+      // The connection window opens by WINDOW_UPDATE after the handshake: poll, bounded.
+      const deadline = Date.now() + 2000;
+      for (let i = 0; i < 200 && client.state.remoteWindowSize !== 3000000 && Date.now() < deadline; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(client.state.remoteWindowSize).toBe(3000000);
       const req = client.request({ ':path': '/' });
       const [headers] = (await once(req, 'response')) as [http2.IncomingHttpHeaders];
       req.resume();

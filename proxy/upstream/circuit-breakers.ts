@@ -51,6 +51,7 @@ export function translateThresholdExtras(
 
 interface ThresholdsWithExtras extends ThresholdsModel {
   readonly retryBudget?: RetryBudgetModel;
+  readonly trackRemaining?: boolean;
 }
 
 const DEFAULTS: ThresholdsWithExtras = {
@@ -74,6 +75,8 @@ export class ClusterBreakers {
   readonly maxPendingRequests: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudgetModel | null;
+  /** track_remaining: publish remaining_cx / remaining_pending. */
+  private readonly trackRemaining: boolean;
   private readonly rqRetryOpen: Gauge;
   private readonly remainingRetries: Gauge;
 
@@ -87,6 +90,11 @@ export class ClusterBreakers {
     this.maxConnections = t.maxConnections;
     this.maxPendingRequests = t.maxPendingRequests;
     this.budget = t.retryBudget ?? null;
+    this.trackRemaining = t.trackRemaining === true;
+    if (this.trackRemaining) {
+      cluster.stats.cb_default_remaining_cx.set(this.maxConnections);
+      cluster.stats.cb_default_remaining_pending.set(this.maxPendingRequests);
+    }
     this.rqRetryOpen = cluster.stats.cb_default_rq_retry_open;
     this.remainingRetries = cluster.stats.cb_default_remaining_retries;
     this.remainingRetries.set(this.retryLimit());
@@ -121,8 +129,10 @@ export class ClusterBreakers {
     const open = st.upstream_cx_active.value;
     if (open < this.maxConnections || poolConnections === 0) {
       st.cb_default_cx_open.set(open + 1 >= this.maxConnections ? 1 : 0);
+      if (this.trackRemaining) st.cb_default_remaining_cx.set(Math.max(0, this.maxConnections - open - 1));
       return true;
     }
+    if (this.trackRemaining) st.cb_default_remaining_cx.set(0);
     st.upstream_cx_overflow.inc();
     st.cb_default_cx_open.set(1);
     return false;
@@ -131,7 +141,9 @@ export class ClusterBreakers {
   /** A connection of the cluster closed: the cx_open gauge follows. */
   connectionClosed(): void {
     const st = this.cluster.stats;
-    st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
+    const open = st.upstream_cx_active.value;
+    st.cb_default_cx_open.set(open >= this.maxConnections ? 1 : 0);
+    if (this.trackRemaining) st.cb_default_remaining_cx.set(Math.max(0, this.maxConnections - open));
   }
 
   /**
@@ -150,6 +162,8 @@ export class ClusterBreakers {
     g.inc();
     st.upstream_rq_pending_total.inc();
     st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
+    if (this.trackRemaining)
+      st.cb_default_remaining_pending.set(Math.max(0, this.maxPendingRequests - g.value));
     return true;
   }
 
@@ -159,6 +173,8 @@ export class ClusterBreakers {
     const g = st.upstream_rq_pending_active;
     g.dec();
     st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
+    if (this.trackRemaining)
+      st.cb_default_remaining_pending.set(Math.max(0, this.maxPendingRequests - g.value));
   }
 
   /** Retries allowed now: the budget's share of active + pending requests, or max_retries. */

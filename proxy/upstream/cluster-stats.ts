@@ -43,6 +43,8 @@ export class ClusterStats {
   private _cb_default_rq_open: Gauge | null = null;
   private _cb_default_rq_pending_open: Gauge | null = null;
   private _cb_default_cx_open: Gauge | null = null;
+  private _cb_default_remaining_cx: Gauge | null = null;
+  private _cb_default_remaining_pending: Gauge | null = null;
   private _upstream_cx_http1_total: Counter | null = null;
   private _upstream_cx_http2_total: Counter | null = null;
   private _upstream_cx_connect_fail: Counter | null = null;
@@ -161,6 +163,19 @@ export class ClusterStats {
         `${this.prefix}circuit_breakers.default.rq_pending_open`,
       );
     return this._cb_default_rq_pending_open;
+  }
+  /** Only with the thresholds' track_remaining, as in Envoy. */
+  get cb_default_remaining_cx(): Gauge {
+    if (this._cb_default_remaining_cx === null)
+      this._cb_default_remaining_cx = this.store.gauge(`${this.prefix}circuit_breakers.default.remaining_cx`);
+    return this._cb_default_remaining_cx;
+  }
+  get cb_default_remaining_pending(): Gauge {
+    if (this._cb_default_remaining_pending === null)
+      this._cb_default_remaining_pending = this.store.gauge(
+        `${this.prefix}circuit_breakers.default.remaining_pending`,
+      );
+    return this._cb_default_remaining_pending;
   }
   get cb_default_cx_open(): Gauge {
     if (this._cb_default_cx_open === null)

@@ -54,7 +54,7 @@ describe('circuit breakers', () => {
     agent.destroy();
   });
 
-  async function startWith(thresholds: Record<string, number>) {
+  async function startWith(thresholds: Record<string, number | boolean>) {
     backends = await startBackends(1);
     const stats = new StatsStore();
     manager = realClusters(stats, [
@@ -93,7 +93,13 @@ describe('circuit breakers', () => {
   });
 
   it('max_pending_requests 1: a second waiting request overflows with 503 UO and x-envoy-overloaded', async () => {
-    const { stats, port } = await startWith({ max_connections: 1, max_pending_requests: 1 });
+    const { stats, port } = await startWith({
+      max_connections: 1,
+      max_pending_requests: 1,
+      track_remaining: true,
+    });
+    const remainingPending = stats.gauge('cluster.svc.circuit_breakers.default.remaining_pending');
+    const remainingCx = stats.gauge('cluster.svc.circuit_breakers.default.remaining_cx');
     backends[0].mode = 'hang';
     const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
     const first = request(port, { path: '/a', agent });
@@ -103,6 +109,8 @@ describe('circuit breakers', () => {
     const second = request(port, { path: '/b', agent });
     await waitFor(() => pending.value === 1, 3000, 'second request pending');
     expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(1);
+    expect(remainingPending.value).toBe(0);
+    expect(remainingCx.value).toBe(0);
     const third = await request(port, { path: '/c', agent });
     expect(third.status).toBe(503);
     expect(third.headers['x-envoy-overloaded']).toBe('true');
@@ -114,6 +122,7 @@ describe('circuit breakers', () => {
     expect((await second).status).toBe(200);
     expect(pending.value).toBe(0);
     expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(0);
+    expect(remainingPending.value).toBe(1);
     expect(backends[0].hits).toBe(2);
     agent.destroy();
   });

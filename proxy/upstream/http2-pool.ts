@@ -7,6 +7,7 @@ import {
   type OutgoingHttpHeaders,
 } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { ClusterBreakers } from './circuit-breakers.js';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
 import { connectFailureOf, openUpstreamSocket, socketConnected } from './upstream-socket.js';
@@ -32,6 +33,8 @@ export interface Http2PoolOptions {
   readonly initialConnectionWindowSize: number;
   /** Streams per session before it is retired; 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
+  /** The cluster's circuit breakers: max_connections across its pools. */
+  readonly breakers?: ClusterBreakers;
 }
 
 /** Connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2); node:http2 would throw on them. */
@@ -338,6 +341,11 @@ export class Http2Pool implements ConnectionPool {
         break;
       }
     }
+    if (conn === null && this.opts.breakers !== undefined && this.conns.length > 0) {
+      // max_connections reached: the stream joins the least busy session, where nghttp2 queues it
+      // until the peer's stream limit lets it start (it is not counted as pending).
+      if (!this.opts.breakers.canOpenConnection(this.conns.length)) conn = this.leastBusy();
+    }
     if (conn === null) {
       conn = new H2Connection(this);
       if (this.draining) conn.retired = true;
@@ -349,6 +357,13 @@ export class Http2Pool implements ConnectionPool {
   forget(c: H2Connection): void {
     const i = this.conns.indexOf(c);
     if (i >= 0) this.conns.splice(i, 1);
+    this.opts.breakers?.connectionClosed();
+  }
+
+  private leastBusy(): H2Connection | null {
+    let best: H2Connection | null = null;
+    for (const c of this.conns) if (!c.retired && (best === null || c.active < best.active)) best = c;
+    return best;
   }
 
   drain(): void {

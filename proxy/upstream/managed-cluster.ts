@@ -292,6 +292,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
         initialStreamWindowSize: m.http2.initialStreamWindowSize,
         initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
         maxRequestsPerConnection: m.maxRequestsPerConnection,
+        breakers: breakersFor(this),
       });
     }
     const opts = {

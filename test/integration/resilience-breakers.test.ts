@@ -1,4 +1,6 @@
 import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Listener } from '../../proxy/network/listener.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
@@ -125,5 +127,56 @@ describe('circuit breakers', () => {
     expect(remainingPending.value).toBe(1);
     expect(backends[0].hits).toBe(2);
     agent.destroy();
+  });
+
+  it('HTTP/2 max_connections 1: streams beyond the peer limit wait on the one session instead of opening more', async () => {
+    let sessions = 0;
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
+    h2.on('session', () => {
+      sessions++;
+    });
+    h2.on('stream', (stream) => {
+      stream.on('error', () => {});
+      // Each stream holds its slot a little, so the next ones must queue behind it.
+      setTimeout(() => {
+        if (!stream.destroyed) {
+          stream.respond({ ':status': 200 });
+          stream.end('ok');
+        }
+      }, 50);
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    try {
+      const stats = new StatsStore();
+      manager = realClusters(stats, [
+        {
+          name: 'svc',
+          ports: [(h2.address() as AddressInfo).port],
+          http2: true,
+          extra: { circuit_breakers: { thresholds: [{ max_connections: 1 }] } },
+        },
+      ]);
+      const started = await startHttpListener(
+        hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }])),
+        manager,
+        stats,
+      );
+      listener = started.listener;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+      // Warm-up: the session is up and has the server's SETTINGS (one stream at a time).
+      expect((await request(started.port, { path: '/warm', agent })).status).toBe(200);
+      const done = await Promise.all([1, 2, 3].map((i) => request(started.port, { path: `/${i}`, agent })));
+      agent.destroy();
+      expect(done.map((d) => d.status)).toEqual([200, 200, 200]);
+      expect(sessions).toBe(1);
+      expect(stats.counter('cluster.svc.upstream_cx_total').value).toBe(1);
+      expect(stats.counter('cluster.svc.upstream_cx_overflow').value).toBeGreaterThan(0);
+    } finally {
+      listener?.forceClose();
+      listener = null;
+      manager?.shutdown();
+      manager = null;
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
   });
 });

@@ -71,7 +71,7 @@ function formatGrpcTimeout(ms: number): string {
  */
 export function grpcRouteTimeoutMs(headers: OutgoingHttpHeaders, cfg: GrpcTimeoutModel): number {
   const client = parseGrpcTimeout(headers['grpc-timeout'] as string | string[] | undefined);
-  let t = client < 0 ? 0 : client;
+  let t = Math.max(client, 0);
   if (cfg.maxMs > 0 && (t === 0 || t > cfg.maxMs)) t = cfg.maxMs;
   if (t > 0 && cfg.offsetMs > 0) t = t > cfg.offsetMs ? t - cfg.offsetMs : 1;
   if (t > 0) headers['grpc-timeout'] = formatGrpcTimeout(t);

@@ -110,7 +110,7 @@ export class TestControlPlane {
       this.resources.set(typeUrl, m);
     }
     const old = m.get(name);
-    if (old !== undefined && old.bytes.equals(bytes)) return;
+    if (old?.bytes.equals(bytes)) return;
     // Content versions, as a real control plane's: a restarted server agrees on unchanged ones.
     m.set(name, { bytes, version: createHash('sha256').update(bytes).digest('hex').slice(0, 12) });
     this.bump(typeUrl);

@@ -77,6 +77,7 @@ export class ForwardAction {
   /** gRPC requests: grpc-timeout as the route timeout, capped; null when the route does not ask. */
   readonly grpcTimeout: GrpcTimeoutModel | null;
   readonly maxStreamDurationMs: number;
+  readonly priority: 'DEFAULT' | 'HIGH';
   /** x-envoy-attempt-count on upstream requests / on responses (virtual host flags). */
   readonly attemptCountInRequest: boolean;
   readonly attemptCountInResponse: boolean;
@@ -100,6 +101,7 @@ export class ForwardAction {
     this.retryPolicy = RetryPolicy.compile(m.retryPolicy);
     this.grpcTimeout = m.grpcTimeout ?? null;
     this.maxStreamDurationMs = m.maxStreamDurationMs ?? 0;
+    this.priority = m.priority ?? 'DEFAULT';
     this.attemptCountInRequest = m.attemptCountInRequest === true;
     this.attemptCountInResponse = m.attemptCountInResponse === true;
     this.prefixRewrite = m.prefixRewrite;

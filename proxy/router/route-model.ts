@@ -109,6 +109,8 @@ export interface ForwardActionModel {
   readonly grpcTimeout?: GrpcTimeoutModel;
   /** max_stream_duration.max_stream_duration in ms (absent: none). */
   readonly maxStreamDurationMs?: number;
+  /** priority (RoutingPriority); absent = DEFAULT. Selects the circuit-breaker thresholds. */
+  readonly priority?: 'DEFAULT' | 'HIGH';
   /** The virtual host's include_request_attempt_count / include_attempt_count_in_response. */
   readonly attemptCountInRequest?: boolean;
   readonly attemptCountInResponse?: boolean;

@@ -168,6 +168,7 @@ export function translateRouteAction(
       'hash_policy',
       'retry_policy',
       'max_stream_duration',
+      'priority',
     ],
     path,
     issues,
@@ -208,9 +209,15 @@ export function translateRouteAction(
   if (clusterNotFoundStatus === undefined) {
     issues.error(joinPath(path, 'cluster_not_found_response_code'), `unknown value ${code}`);
   }
+  // priority selects the cluster's circuit-breaker thresholds (proxy/upstream/circuit-breakers.ts).
+  const priority = readString(msg, 'priority', path, issues, 'DEFAULT');
+  if (priority !== 'DEFAULT' && priority !== 'HIGH') {
+    issues.error(joinPath(path, 'priority'), `unknown value ${priority}`);
+  }
   if (cluster === null) return null;
   return {
     kind: 'route',
+    ...(priority === 'HIGH' ? { priority: 'HIGH' as const } : {}),
     cluster,
     prefixRewrite,
     regexRewrite,

@@ -89,6 +89,8 @@ export type RouteAction =
       readonly grpcTimeout?: GrpcTimeoutModel | null;
       /** max_stream_duration.max_stream_duration: the stream's lifetime in ms; 0 or absent = none. */
       readonly maxStreamDurationMs?: number;
+      /** priority: HIGH uses the cluster's HIGH circuit-breaker thresholds; absent = DEFAULT. */
+      readonly priority?: 'DEFAULT' | 'HIGH';
       /** The virtual host's include_request_attempt_count / include_attempt_count_in_response. */
       readonly attemptCountInRequest?: boolean;
       readonly attemptCountInResponse?: boolean;

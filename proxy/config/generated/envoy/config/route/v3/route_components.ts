@@ -11,6 +11,7 @@ import type {
   envoy_config_core_v3_DataSource,
   envoy_config_core_v3_HeaderValueOption,
   envoy_config_core_v3_Metadata,
+  envoy_config_core_v3_RoutingPriority,
 } from '../../core/v3/base.js';
 
 /** envoy.config.route.v3.VirtualHost */
@@ -92,6 +93,7 @@ export interface envoy_config_route_v3_RouteAction {
   timeout?: number; // 8, milliseconds
   idle_timeout?: number; // 24, milliseconds
   retry_policy?: envoy_config_route_v3_RetryPolicy; // 9
+  priority?: envoy_config_core_v3_RoutingPriority; // 11
   hash_policy?: envoy_config_route_v3_RouteAction_HashPolicy[]; // 15
   max_stream_duration?: envoy_config_route_v3_RouteAction_MaxStreamDuration; // 36
   cluster_not_found_response_code?: envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode; // 20

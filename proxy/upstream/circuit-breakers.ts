@@ -63,13 +63,18 @@ const DEFAULTS: ThresholdsWithExtras = {
 };
 
 /**
- * A cluster's circuit breakers for the default priority (Envoy's ResourceManager): counts of open
- * retries against max_retries or the retry budget, with the circuit_breakers.default.* gauges.
- * The pools consult canOpenConnection / startPending / endPending for max_connections and
- * max_pending_requests (cluster-wide counts: upstream_cx_active, upstream_rq_pending_active).
+ * A cluster's circuit breakers for one routing priority (Envoy keeps one ResourceManager per
+ * priority): requests admitted at this priority against max_requests, open retries against
+ * max_retries or the retry budget, with the circuit_breakers.<default|high>.* gauges. A route's
+ * `priority` picks the instance (breakersFor). The pools consult the DEFAULT instance's
+ * canOpenConnection / startPending / endPending for max_connections and max_pending_requests
+ * (cluster-wide counts: upstream_cx_active, upstream_rq_pending_active): the pools are shared by
+ * both priorities, so those two limits are always DEFAULT's.
  */
 export class ClusterBreakers {
   retriesActive = 0;
+  /** Requests admitted at this priority and not yet complete (Envoy's per-priority rq count). */
+  requestsActive = 0;
   readonly maxRequests: number;
   readonly maxConnections: number;
   readonly maxPendingRequests: number;
@@ -79,12 +84,18 @@ export class ClusterBreakers {
   private readonly trackRemaining: boolean;
   private readonly rqRetryOpen: Gauge;
   private readonly remainingRetries: Gauge;
+  private readonly rqOpen: Gauge;
+  /** The DEFAULT instance also keeps cx_open (the pools' connections are DEFAULT's). */
+  private readonly isDefault: boolean;
 
   constructor(
     private readonly cluster: UpstreamCluster,
     thresholds: readonly ThresholdsModel[],
+    priority: 'DEFAULT' | 'HIGH' = 'DEFAULT',
   ) {
-    const t: ThresholdsWithExtras = thresholds.find((x) => x.priority === 'DEFAULT') ?? DEFAULTS;
+    // Envoy's defaults apply to a priority with no thresholds entry.
+    const t: ThresholdsWithExtras = thresholds.find((x) => x.priority === priority) ?? DEFAULTS;
+    this.isDefault = priority === 'DEFAULT';
     this.maxRetries = t.maxRetries;
     this.maxRequests = t.maxRequests;
     this.maxConnections = t.maxConnections;
@@ -95,26 +106,42 @@ export class ClusterBreakers {
       cluster.stats.cb_default_remaining_cx.set(this.maxConnections);
       cluster.stats.cb_default_remaining_pending.set(this.maxPendingRequests);
     }
-    this.rqRetryOpen = cluster.stats.cb_default_rq_retry_open;
-    this.remainingRetries = cluster.stats.cb_default_remaining_retries;
+    const st = cluster.stats;
+    if (this.isDefault) {
+      this.rqRetryOpen = st.cb_default_rq_retry_open;
+      this.remainingRetries = st.cb_default_remaining_retries;
+      this.rqOpen = st.cb_default_rq_open;
+    } else {
+      this.rqRetryOpen = st.circuitBreakerGauge('high', 'rq_retry_open');
+      this.remainingRetries = st.circuitBreakerGauge('high', 'remaining_retries');
+      this.rqOpen = st.circuitBreakerGauge('high', 'rq_open');
+    }
     this.remainingRetries.set(this.retryLimit());
   }
 
   /**
-   * max_requests: whether one more request may start on the cluster (Envoy's rq_open breaker).
-   * The caller answers 503 UO with x-envoy-overloaded when it may not.
+   * max_requests: whether one more request of this priority may start on the cluster (Envoy's
+   * rq_open breaker). Admitted requests count until requestDone(). The caller answers 503 UO with
+   * x-envoy-overloaded when it may not.
    */
   admitRequest(): boolean {
     const st = this.cluster.stats;
-    const active = st.upstream_rq_active.value;
-    st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
+    const active = this.requestsActive;
+    if (this.isDefault) st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
     if (active >= this.maxRequests) {
-      st.cb_default_rq_open.set(1);
+      this.rqOpen.set(1);
       st.upstream_rq_pending_overflow.inc();
       return false;
     }
-    st.cb_default_rq_open.set(active + 1 >= this.maxRequests ? 1 : 0);
+    this.requestsActive = active + 1;
+    this.rqOpen.set(active + 1 >= this.maxRequests ? 1 : 0);
     return true;
+  }
+
+  /** An admitted request completed (once per admitRequest() that returned true). */
+  requestDone(): void {
+    if (this.requestsActive > 0) this.requestsActive--;
+    this.rqOpen.set(this.requestsActive >= this.maxRequests ? 1 : 0);
   }
 
   /**
@@ -177,12 +204,15 @@ export class ClusterBreakers {
       st.cb_default_remaining_pending.set(Math.max(0, this.maxPendingRequests - g.value));
   }
 
-  /** Retries allowed now: the budget's share of active + pending requests, or max_retries. */
+  /**
+   * Retries allowed now: the budget's share of this priority's active requests (plus, for
+   * DEFAULT, the pools' pending requests), or max_retries.
+   */
   retryLimit(): number {
     const b = this.budget;
     if (b === null) return this.maxRetries;
-    const st = this.cluster.stats;
-    const load = st.upstream_rq_active.value + st.upstream_rq_pending_active.value;
+    const load =
+      this.requestsActive + (this.isDefault ? this.cluster.stats.upstream_rq_pending_active.value : 0);
     return Math.max(b.minRetryConcurrency, Math.floor((load * b.budgetPercent) / 100));
   }
 
@@ -210,14 +240,26 @@ export class ClusterBreakers {
 }
 
 const byCluster = new WeakMap<UpstreamCluster, ClusterBreakers>();
+const highByCluster = new WeakMap<UpstreamCluster, ClusterBreakers>();
 
-/** The breakers of a cluster, built on first use from its model's circuit_breakers. */
-export function breakersFor(cluster: UpstreamCluster): ClusterBreakers {
-  let b = byCluster.get(cluster);
+function thresholdsOf(cluster: UpstreamCluster): readonly ThresholdsModel[] {
+  const model = (cluster as { model?: { circuitBreakers?: readonly ThresholdsModel[] } }).model;
+  return model?.circuitBreakers ?? [];
+}
+
+/**
+ * The breakers of a cluster for a routing priority (a route's `priority`; DEFAULT when omitted,
+ * which is what the pools use), built on first use from its model's circuit_breakers.
+ */
+export function breakersFor(
+  cluster: UpstreamCluster,
+  priority: 'DEFAULT' | 'HIGH' = 'DEFAULT',
+): ClusterBreakers {
+  const map = priority === 'HIGH' ? highByCluster : byCluster;
+  let b = map.get(cluster);
   if (b === undefined) {
-    const model = (cluster as { model?: { circuitBreakers?: readonly ThresholdsModel[] } }).model;
-    b = new ClusterBreakers(cluster, model?.circuitBreakers ?? []);
-    byCluster.set(cluster, b);
+    b = new ClusterBreakers(cluster, thresholdsOf(cluster), priority);
+    map.set(cluster, b);
   }
   return b;
 }

@@ -137,6 +137,13 @@ export class ClusterStats {
       );
     return this._upstream_rq_retry_limit_exceeded;
   }
+  /**
+   * circuit_breakers.<priority>.<name> by name, for the HIGH priority's gauges (built once per
+   * cluster's breakers, never per request).
+   */
+  circuitBreakerGauge(priority: 'default' | 'high', name: string): Gauge {
+    return this.store.gauge(`${this.prefix}circuit_breakers.${priority}.${name}`);
+  }
   /** circuit_breakers.default.* gauges (proxy/upstream/circuit-breakers.ts keeps them current). */
   get cb_default_rq_retry_open(): Gauge {
     if (this._cb_default_rq_retry_open === null)

@@ -11,7 +11,7 @@ import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import { retryPolicyForRequest } from '../../../../router/retry-policy.js';
 import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
-import { breakersFor, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
+import { breakersFor, type ClusterBreakers, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host, LocalFailure } from '../../../../upstream/host.js';
 import type {
@@ -67,6 +67,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
   private host: Host | null = null;
   private route: MatchedRoute | null = null;
   private clusterMutations: ClusterMutations | null = null;
+  /** The breakers of the route's priority that admitted this request (released in complete()). */
+  private breakers: ClusterBreakers | null = null;
   private startMono = 0;
   /** Set-Cookie a cookie hash policy generated for this request (added to the response), or null. */
   private hashCookie: string | null = null;
@@ -149,11 +151,14 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
       );
       return 'stop';
     }
-    // Circuit breaker max_requests (proxy/upstream/circuit-breakers.ts): 503 UO, x-envoy-overloaded.
-    if (!breakersFor(cluster).admitRequest()) {
+    // Circuit breaker max_requests at the route's priority (proxy/upstream/circuit-breakers.ts):
+    // 503 UO, x-envoy-overloaded.
+    const breakers = breakersFor(cluster, action.priority ?? 'DEFAULT');
+    if (!breakers.admitRequest()) {
       sendOverloaded(cb);
       return 'stop';
     }
+    this.breakers = breakers;
     this.host = host;
     cb.info.upstreamHost = host.key;
     cb.info.attemptCount = 1;
@@ -203,7 +208,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     this.upstream =
       retry === null || head.upgrade !== null
         ? cluster.poolFor(host).newStream(upstreamHead, this)
-        : new RetryingStream(this, cluster, retry, breakersFor(cluster), upstreamHead, lbCtx, host);
+        : new RetryingStream(this, cluster, retry, breakers, upstreamHead, lbCtx, host);
     if (endStream && this.upstream !== null && !this.finished) this.upstream.end();
     return 'continue';
   }
@@ -395,6 +400,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (this.durationTimer !== null) sharedWheel.cancel(this.durationTimer);
     const stats = this.cluster!.stats;
     stats.upstream_rq_active.dec();
+    this.breakers?.requestDone();
     stats.upstream_rq_completed.inc();
     const elapsed = performance.now() - this.startMono;
     stats.upstream_rq_time.record(elapsed);

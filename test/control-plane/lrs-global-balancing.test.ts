@@ -15,6 +15,7 @@ import { parseArgs } from '../../proxy/cli-options.js';
 import type { ProtoObject } from '../../proxy/config/proto-object.js';
 import { startProxy } from '../../proxy/main.js';
 import { RecordingServer, request } from '../helpers/http.js';
+import { adsBootstrap } from '../xds/ads-bootstrap.js';
 import { freePort } from '../xds/dynamic-proxy.js';
 import { getJson, MeshDir, waitFor } from './helpers.js';
 
@@ -48,35 +49,16 @@ listeners:
 }
 
 function bootstrap(xdsPort: number): string {
-  return `
-node: { id: sidecar-gb, cluster: web, locality: { region: r1, zone: A } }
-static_resources:
-  clusters:
-    - name: xds
-      type: STATIC
-      connect_timeout: 1s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: xds
-        endpoints:
-          - lb_endpoints:
-              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${xdsPort} } } }
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services: [{ envoy_grpc: { cluster_name: xds } }]
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-cluster_manager:
+  return adsBootstrap({
+    xdsPort,
+    node: '{ id: sidecar-gb, cluster: web, locality: { region: r1, zone: A } }',
+    extra: `cluster_manager:
   load_stats_config:
     api_type: GRPC
     transport_api_version: V3
     grpc_services: [{ envoy_grpc: { cluster_name: xds } }]
-`;
+`,
+  });
 }
 
 /** load_balancing_weight per zone in the EDS resource the control plane serves for `cluster`. */

@@ -9,6 +9,7 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { adsBootstrap } from '../xds/ads-bootstrap.js';
 import { MeshDir, proxyStatus, waitFor } from './helpers.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -86,28 +87,12 @@ listeners:
 }
 
 function bootstrap(xdsPort: number): string {
-  return `node: { id: sidecar-proc, cluster: web }
-admin: { address: { socket_address: { address: 127.0.0.1, port_value: 0 } } }
-dynamic_resources:
-  ads_config:
-    api_type: DELTA_GRPC
-    transport_api_version: V3
-    grpc_services: [{ envoy_grpc: { cluster_name: xds } }]
-  lds_config: { ads: {}, resource_api_version: V3 }
-  cds_config: { ads: {}, resource_api_version: V3 }
-static_resources:
-  clusters:
-    - name: xds
-      type: STATIC
-      connect_timeout: 1s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: xds
-        endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${xdsPort} } } } }] }]
-`;
+  return adsBootstrap({
+    xdsPort,
+    apiType: 'DELTA_GRPC',
+    adminPort: 0,
+    node: '{ id: sidecar-proc, cluster: web }',
+  });
 }
 
 describe('remora-control-plane driving a remora process', () => {

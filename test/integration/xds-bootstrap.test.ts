@@ -13,6 +13,7 @@ import { ConfigError } from '../../proxy/config/issues.js';
 import { startProxy } from '../../proxy/main.js';
 import type { RunningProxy } from '../../proxy/main-contract.js';
 import { RecordingServer, request } from '../helpers/http.js';
+import { adsBootstrap } from '../xds/ads-bootstrap.js';
 import {
   assignment,
   CDS,
@@ -28,33 +29,14 @@ import {
 import { freePort } from '../xds/dynamic-proxy.js';
 
 function bootstrap(xdsPort: number, apiType: string, extra = ''): string {
-  return `
-node: { id: sidecar-1, cluster: web }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  clusters:
-    - name: xds
-      type: STATIC
-      connect_timeout: 1s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: xds
-        endpoints:
-          - lb_endpoints:
-              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${xdsPort} } } }
-dynamic_resources:
-  ads_config:
-    api_type: ${apiType}
-    transport_api_version: V3
-    grpc_services: [{ envoy_grpc: { cluster_name: xds } }]
-    set_node_on_first_message_only: true
-  lds_config: { ads: {}, resource_api_version: V3, initial_fetch_timeout: 5s }
-  cds_config: { ads: {}, resource_api_version: V3 }
-${extra}`;
+  return adsBootstrap({
+    xdsPort,
+    apiType,
+    adminPort: 0,
+    setNodeOnFirstMessageOnly: true,
+    ldsInitialFetchTimeout: '5s',
+    extra,
+  });
 }
 
 const cleanups: Array<() => unknown> = [];

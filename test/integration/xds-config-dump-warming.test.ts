@@ -9,6 +9,7 @@ import { parseArgs } from '../../proxy/cli-options.js';
 import { startProxy } from '../../proxy/main.js';
 import type { RunningProxy } from '../../proxy/main-contract.js';
 import { RecordingServer, request } from '../helpers/http.js';
+import { adsBootstrap } from '../xds/ads-bootstrap.js';
 import {
   assignment,
   CDS,
@@ -24,32 +25,12 @@ import {
 import { freePort } from '../xds/dynamic-proxy.js';
 
 function bootstrap(xdsPort: number): string {
-  return `
-node: { id: sidecar-1, cluster: web }
-admin:
-  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }
-static_resources:
-  clusters:
-    - name: xds
-      type: STATIC
-      connect_timeout: 1s
-      typed_extension_protocol_options:
-        envoy.extensions.upstreams.http.v3.HttpProtocolOptions:
-          "@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-          explicit_http_config: { http2_protocol_options: {} }
-      load_assignment:
-        cluster_name: xds
-        endpoints:
-          - lb_endpoints:
-              - endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${xdsPort} } } }
-dynamic_resources:
-  ads_config:
-    api_type: GRPC
-    transport_api_version: V3
-    grpc_services: [{ envoy_grpc: { cluster_name: xds } }]
-  lds_config: { ads: {}, resource_api_version: V3, initial_fetch_timeout: 30s }
-  cds_config: { ads: {}, resource_api_version: V3, initial_fetch_timeout: 30s }
-`;
+  return adsBootstrap({
+    xdsPort,
+    adminPort: 0,
+    ldsInitialFetchTimeout: '30s',
+    cdsInitialFetchTimeout: '30s',
+  });
 }
 
 const cleanups: Array<() => unknown> = [];

@@ -5,6 +5,7 @@
  * envoy.config.bootstrap.v3.Bootstrap ProtoObject; problems go to Issues with field paths.
  */
 import { isIP } from 'node:net';
+import { asObject, asString } from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject, ProtoValue } from '../config/proto-object.js';
 
@@ -66,14 +67,15 @@ export interface NodeOverrides {
  */
 export function buildBootstrap(proto: ProtoObject, issues: Issues): Bootstrap | null {
   const before = issues.errorCount;
-  const node = buildNode(obj(proto.node));
-  const admin = proto.admin === undefined ? null : buildAdmin(obj(proto.admin), 'admin', issues);
-  const statics = obj(proto.static_resources);
+  const node = buildNode(asObject(proto.node) ?? {});
+  const admin = proto.admin === undefined ? null : buildAdmin(asObject(proto.admin) ?? {}, 'admin', issues);
+  const statics = asObject(proto.static_resources) ?? {};
   const staticListeners = resources(statics.listeners, 'static_resources.listeners', 'listener', issues);
   const staticClusters = resources(statics.clusters, 'static_resources.clusters', 'cluster', issues);
-  const dynamicResources = proto.dynamic_resources === undefined ? null : obj(proto.dynamic_resources);
-  const lsc = obj(proto.cluster_manager).load_stats_config;
-  const loadStatsConfig = lsc === undefined ? null : obj(lsc);
+  const dynamicResources =
+    proto.dynamic_resources === undefined ? null : (asObject(proto.dynamic_resources) ?? {});
+  const lsc = asObject(proto.cluster_manager)?.load_stats_config;
+  const loadStatsConfig = lsc === undefined ? null : (asObject(lsc) ?? {});
   if (issues.errorCount > before) return null;
   return { node, admin, staticListeners, staticClusters, dynamicResources, loadStatsConfig, proto };
 }
@@ -89,20 +91,21 @@ export function applyNodeOverrides(b: Bootstrap, o: NodeOverrides): Bootstrap {
     cluster: o.serviceCluster ?? b.node.cluster,
     locality,
   };
-  const protoNode: ProtoObject = { ...obj(b.proto.node) };
+  const protoNode: ProtoObject = { ...asObject(b.proto.node) };
   if (node.id !== '') protoNode.id = node.id;
   if (node.cluster !== '') protoNode.cluster = node.cluster;
-  if (o.serviceZone !== undefined) protoNode.locality = { ...obj(protoNode.locality), zone: o.serviceZone };
+  if (o.serviceZone !== undefined)
+    protoNode.locality = { ...asObject(protoNode.locality), zone: o.serviceZone };
   return { ...b, node, proto: { ...b.proto, node: protoNode } };
 }
 
 function buildNode(n: ProtoObject): BootstrapNode {
-  const loc = obj(n.locality);
+  const loc = asObject(n.locality) ?? {};
   return {
-    id: str(n.id),
-    cluster: str(n.cluster),
-    metadata: obj(n.metadata),
-    locality: { region: str(loc.region), zone: str(loc.zone), subZone: str(loc.sub_zone) },
+    id: asString(n.id),
+    cluster: asString(n.cluster),
+    metadata: asObject(n.metadata) ?? {},
+    locality: { region: asString(loc.region), zone: asString(loc.zone), subZone: asString(loc.sub_zone) },
   };
 }
 
@@ -115,12 +118,12 @@ function buildAdmin(a: ProtoObject, path: string, issues: Issues): BootstrapAdmi
     return null;
   }
   const apath = joinPath(joinPath(path, 'address'), 'socket_address');
-  const sa = obj(obj(a.address).socket_address);
-  if (obj(a.address).socket_address === undefined) {
+  const sa = asObject(asObject(a.address)?.socket_address) ?? {};
+  if (asObject(a.address)?.socket_address === undefined) {
     issues.error(joinPath(path, 'address'), 'socket_address is required');
     return null;
   }
-  const address = str(sa.address);
+  const address = asString(sa.address);
   if (address === '') issues.error(joinPath(apath, 'address'), 'an IP address is required');
   else if (isIP(address) === 0)
     issues.error(
@@ -146,9 +149,9 @@ function resources(
   const out: StaticResource[] = [];
   const seen = new Map<string, number>();
   for (let i = 0; i < list.length; i++) {
-    const resource = obj(list[i]);
+    const resource = asObject(list[i]) ?? {};
     const rpath = joinPath(path, i);
-    const name = str(resource.name);
+    const name = asString(resource.name);
     if (name !== '') {
       const first = seen.get(name);
       if (first !== undefined)
@@ -161,12 +164,4 @@ function resources(
     out.push({ path: rpath, resource });
   }
   return out;
-}
-
-function obj(v: ProtoValue | undefined): ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v) ? v : {};
-}
-
-function str(v: ProtoValue | undefined): string {
-  return typeof v === 'string' ? v : '';
 }

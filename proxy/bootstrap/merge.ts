@@ -14,6 +14,7 @@
  *
  * Both sides are already-decoded ProtoObjects (proxy/config/proto-object.ts) of the same type.
  */
+import { isObject } from '../config/fields.js';
 import type { ProtoObject, ProtoValue } from '../config/proto-object.js';
 import { resolvedMessage, wellKnownKind } from '../config/proto-reflect.js';
 import type { MessageType } from '../config/schema.js';
@@ -54,8 +55,4 @@ function mergeMessageValue(type: MessageType, prev: ProtoObject, v: ProtoObject)
     default:
       return v;
   }
-}
-
-function isObject(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }

@@ -1,3 +1,14 @@
+import {
+  isObject,
+  readArray,
+  readBool,
+  readDurationMs,
+  readEnum,
+  readObject,
+  readString,
+  readUint,
+  rejectUnknown,
+} from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import { type ProtoObject, typeNameOf, typeUrlOf } from '../config/proto-object.js';
 import { withCommonHashingConfig } from '../extensions/load-balancing-policies/common/consistent-hashing-config.js';
@@ -13,17 +24,6 @@ import { THRESHOLD_EXTRA_FIELDS, translateThresholdExtras } from '../upstream/ci
 import { CLUSTER_HEALTH_FIELDS, translateClusterHealth } from '../upstream/health/translate.js';
 import type { LbPolicyFactory } from '../upstream/load-balancer.js';
 import { translateCommonLbConfig, typedLocalityWeighted, withTypedLocality } from './cluster-common-lb.js';
-import {
-  isObject,
-  readArray,
-  readBool,
-  readDurationMs,
-  readEnum,
-  readObject,
-  readString,
-  readUint,
-  rejectUnknown,
-} from './cluster-fields.js';
 import {
   EMPTY_LOAD_ASSIGNMENT,
   translateLoadAssignment,

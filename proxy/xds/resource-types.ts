@@ -9,6 +9,7 @@
  */
 import type { ResourceType, ValidationResult } from '../../control-client/index.js';
 import { decodeBinaryMessage } from '../config/binary-decode.js';
+import { isObject } from '../config/fields.js';
 import { Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject, ProtoValue } from '../config/proto-object.js';
 import type { ClusterModel, LoadAssignmentModel } from '../model/cluster.js';
@@ -172,8 +173,8 @@ export function clusterType(deps: ClusterTypeDeps): ResourceType<ClusterResource
 function checkEdsConfig(proto: ProtoObject, issues: Issues): void {
   const ecc = proto.eds_cluster_config;
   const path = joinPath('eds_cluster_config', 'eds_config');
-  const src = isObj(ecc) ? ecc.eds_config : undefined;
-  if (!isObj(src)) {
+  const src = isObject(ecc) ? ecc.eds_config : undefined;
+  if (!isObject(src)) {
     issues.error(path, 'is required for an EDS cluster (ads: {})');
     return;
   }
@@ -209,10 +210,6 @@ export function endpointType(): ResourceType<EndpointResource, DecodedResource> 
     },
     equal: (a, b) => protoEqual(a.proto, b.proto),
   };
-}
-
-function isObj(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
 }
 
 /** Structural equality of decoded protos (bytes compared by content). */

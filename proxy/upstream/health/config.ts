@@ -1,5 +1,3 @@
-import { type Issues, joinPath } from '../../config/issues.js';
-import type { ProtoObject, ProtoValue } from '../../config/proto-object.js';
 import {
   isObject,
   readArray,
@@ -10,7 +8,9 @@ import {
   readString,
   readUint,
   rejectUnknown,
-} from '../../xds/cluster-fields.js';
+} from '../../config/fields.js';
+import { type Issues, joinPath } from '../../config/issues.js';
+import type { ProtoObject, ProtoValue } from '../../config/proto-object.js';
 
 /** envoy.config.core.v3.HealthCheck as the active checker uses it (durations in ms). */
 export interface HealthCheckModel {

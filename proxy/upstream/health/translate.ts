@@ -1,6 +1,6 @@
+import { isObject, readArray, readObject } from '../../config/fields.js';
 import { type Issues, joinPath } from '../../config/issues.js';
 import type { ProtoObject } from '../../config/proto-object.js';
-import { isObject, readArray, readObject } from '../../xds/cluster-fields.js';
 import { type OutlierDetectionModel, translateOutlierDetection } from '../outlier/config.js';
 import { type HealthCheckModel, translateHealthCheck } from './config.js';
 

@@ -1,6 +1,6 @@
+import { readBool, readDurationMs, readUint, rejectUnknown } from '../../config/fields.js';
 import { type Issues, joinPath } from '../../config/issues.js';
 import type { ProtoObject } from '../../config/proto-object.js';
-import { readBool, readDurationMs, readUint, rejectUnknown } from '../../xds/cluster-fields.js';
 
 /**
  * envoy.config.cluster.v3.OutlierDetection as the detector uses it, with Envoy's defaults filled in.

@@ -4,8 +4,9 @@
  * cds_config (and every rds/eds config_source) say `ads: {}`. Everything else is refused with its
  * field path rather than ignored: REST, non-aggregated gRPC config sources, path (file) sources.
  */
+import { isObject } from '../../config/fields.js';
 import { type Issues, joinPath } from '../../config/issues.js';
-import type { ProtoObject, ProtoValue } from '../../config/proto-object.js';
+import type { ProtoObject } from '../../config/proto-object.js';
 import type { ClusterModel } from '../../model/cluster.js';
 import { checkAdsConfigSource } from '../resource-types.js';
 
@@ -29,10 +30,6 @@ export interface AdsSettings {
 const DEFAULT_INITIAL_FETCH_TIMEOUT_MS = 15_000;
 const ADS_CLUSTER_TYPES = new Set(['STATIC', 'STRICT_DNS', 'LOGICAL_DNS']);
 
-function isObj(v: ProtoValue | undefined): v is ProtoObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
 /**
  * Reads `dynamic_resources`; null (with issues) when it cannot be followed. `staticClusters` are
  * the bootstrap's translated static clusters (the ADS cluster must be one of them).
@@ -44,8 +41,8 @@ export function readAdsSettings(
 ): AdsSettings | null {
   const path = 'dynamic_resources';
   const before = issues.errorCount;
-  const lds = isObj(dr.lds_config);
-  const cds = isObj(dr.cds_config);
+  const lds = isObject(dr.lds_config);
+  const cds = isObject(dr.cds_config);
   const ldsTimeout = lds
     ? configSource(dr.lds_config as ProtoObject, joinPath(path, 'lds_config'), issues)
     : 0;
@@ -54,7 +51,7 @@ export function readAdsSettings(
     : 0;
   const ads = dr.ads_config;
   const apath = joinPath(path, 'ads_config');
-  if (!isObj(ads)) {
+  if (!isObject(ads)) {
     if (lds || cds) issues.error(apath, 'is required: lds_config / cds_config use ads: {}');
     return null;
   }
@@ -114,13 +111,13 @@ export function readGrpcServiceCluster(
   else {
     const gs = services[0];
     const sp = joinPath(gpath, 0);
-    const eg = isObj(gs) ? gs.envoy_grpc : undefined;
-    if (!isObj(eg)) issues.error(joinPath(sp, 'envoy_grpc'), 'is required (google_grpc is not supported)');
+    const eg = isObject(gs) ? gs.envoy_grpc : undefined;
+    if (!isObject(eg)) issues.error(joinPath(sp, 'envoy_grpc'), 'is required (google_grpc is not supported)');
     else clusterName = typeof eg.cluster_name === 'string' ? eg.cluster_name : '';
-    if (isObj(eg) && clusterName === '')
+    if (isObject(eg) && clusterName === '')
       issues.error(joinPath(joinPath(sp, 'envoy_grpc'), 'cluster_name'), 'is required');
-    const im = isObj(gs) && Array.isArray(gs.initial_metadata) ? gs.initial_metadata : [];
-    for (const h of im) if (isObj(h)) metadata.push([String(h.key ?? ''), String(h.value ?? '')]);
+    const im = isObject(gs) && Array.isArray(gs.initial_metadata) ? gs.initial_metadata : [];
+    for (const h of im) if (isObject(h)) metadata.push([String(h.key ?? ''), String(h.value ?? '')]);
   }
   let target = '';
   if (clusterName !== '') {

@@ -66,7 +66,7 @@ const DEFAULTS: ThresholdsWithExtras = {
  * A cluster's circuit breakers for one routing priority (Envoy keeps one ResourceManager per
  * priority): requests admitted at this priority against max_requests, open retries against
  * max_retries or the retry budget, with the circuit_breakers.<default|high>.* gauges. A route's
- * `priority` picks the instance (breakersFor). The pools consult the DEFAULT instance's
+ * `priority` picks the instance (UpstreamCluster.breakers). The pools consult the DEFAULT instance's
  * canOpenConnection / startPending / endPending for max_connections and max_pending_requests
  * (cluster-wide counts: upstream_cx_active, upstream_rq_pending_active): the pools are shared by
  * both priorities, so those two limits are always DEFAULT's.
@@ -239,29 +239,33 @@ export class ClusterBreakers {
   }
 }
 
-const byCluster = new WeakMap<UpstreamCluster, ClusterBreakers>();
-const highByCluster = new WeakMap<UpstreamCluster, ClusterBreakers>();
-
-function thresholdsOf(cluster: UpstreamCluster): readonly ThresholdsModel[] {
-  const model = (cluster as { model?: { circuitBreakers?: readonly ThresholdsModel[] } }).model;
-  return model?.circuitBreakers ?? [];
-}
-
 /**
- * The breakers of a cluster for a routing priority (a route's `priority`; DEFAULT when omitted,
- * which is what the pools use), built on first use from its model's circuit_breakers.
+ * A cluster's breakers for both routing priorities, owned by the cluster (UpstreamCluster.breakers).
+ * Each priority's instance is built on first use, so its gauges are first set when the cluster is
+ * first used (a cluster replacing one of the same name shares its gauges and leaves them alone
+ * until then); a replacement cluster gets its own, fresh instances.
  */
-export function breakersFor(
-  cluster: UpstreamCluster,
-  priority: 'DEFAULT' | 'HIGH' = 'DEFAULT',
-): ClusterBreakers {
-  const map = priority === 'HIGH' ? highByCluster : byCluster;
-  let b = map.get(cluster);
-  if (b === undefined) {
-    b = new ClusterBreakers(cluster, thresholdsOf(cluster), priority);
-    map.set(cluster, b);
+export class PriorityBreakers {
+  private defaultBreakers: ClusterBreakers | null = null;
+  private highBreakers: ClusterBreakers | null = null;
+
+  constructor(
+    private readonly cluster: UpstreamCluster,
+    /** The cluster's circuit_breakers.thresholds (empty: Envoy's defaults for both priorities). */
+    private readonly thresholds: readonly ThresholdsModel[],
+  ) {}
+
+  /** The breakers for a route's `priority` (DEFAULT, which is what the pools use, when omitted). */
+  get(priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ClusterBreakers {
+    if (priority === 'HIGH') {
+      if (this.highBreakers === null)
+        this.highBreakers = new ClusterBreakers(this.cluster, this.thresholds, 'HIGH');
+      return this.highBreakers;
+    }
+    if (this.defaultBreakers === null)
+      this.defaultBreakers = new ClusterBreakers(this.cluster, this.thresholds, 'DEFAULT');
+    return this.defaultBreakers;
   }
-  return b;
 }
 
 const OVERLOADED_BODY = Buffer.from(

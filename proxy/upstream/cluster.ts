@@ -1,3 +1,4 @@
+import type { ClusterBreakers } from './circuit-breakers.js';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
 import type { LbContext } from './load-balancer.js';
@@ -22,6 +23,11 @@ export interface UpstreamCluster {
   costOf?(host: Host): number | undefined;
   /** The connection pool for `host` (created on first use, kept while the host stays). */
   poolFor(host: Host): ConnectionPool;
+  /**
+   * The cluster's circuit breakers for a routing priority (a route's `priority`; DEFAULT when
+   * omitted, which is what the pools use). The same instance for the cluster's lifetime.
+   */
+  breakers(priority?: 'DEFAULT' | 'HIGH'): ClusterBreakers;
   /** All hosts currently in the cluster (every priority), for /clusters and health checking. */
   allHosts(): readonly Host[];
   /** track_cluster_stats.per_endpoint_stats: /stats lists cluster.<name>.endpoint.<address>.*. */

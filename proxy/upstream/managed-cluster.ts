@@ -1,6 +1,6 @@
 import type { ClusterModel, LoadAssignmentModel } from '../model/cluster.js';
 import type { StatsStore } from '../observability/stats.js';
-import { breakersFor } from './circuit-breakers.js';
+import { type ClusterBreakers, PriorityBreakers } from './circuit-breakers.js';
 import type { UpstreamCluster } from './cluster.js';
 import { ClusterStats } from './cluster-stats.js';
 import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.js';
@@ -67,6 +67,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
    */
   private carried: Map<string, Host> | null = null;
   private previousHealth: ClusterHealth | null = null;
+  /** Circuit breakers per priority: this cluster's own (never carried over from `previous`). */
+  private readonly cb: PriorityBreakers;
 
   constructor(
     readonly model: ClusterModel,
@@ -83,6 +85,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.connectTimeoutMs = model.connectTimeoutMs;
     this.perEndpointStats = model.perEndpointStats === true;
     this.localityWeights = localityWeightsOf(model.loadAssignment);
+    this.cb = new PriorityBreakers(this, model.circuitBreakers);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
     if (previous !== null && previous.hosts.length > 0) {
       const carried = new Map<string, Host>();
@@ -118,6 +121,10 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     const h = this.lb.chooseHost(ctx);
     if (this.panic && h !== null) this.stats.lb_healthy_panic.inc();
     return h;
+  }
+
+  breakers(priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ClusterBreakers {
+    return this.cb.get(priority);
   }
 
   poolFor(host: Host): ConnectionPool {
@@ -292,7 +299,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
         initialStreamWindowSize: m.http2.initialStreamWindowSize,
         initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
         maxRequestsPerConnection: m.maxRequestsPerConnection,
-        breakers: breakersFor(this),
+        breakers: this.cb.get('DEFAULT'),
       });
     }
     const opts = {
@@ -300,7 +307,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
       idleTimeoutMs: m.idleTimeoutMs,
       maxRequestsPerConnection: m.maxRequestsPerConnection,
       // max_connections / max_pending_requests are cluster-wide counts the lean pool consults.
-      breakers: breakersFor(this),
+      breakers: this.cb.get('DEFAULT'),
     };
     // The lean pool needs node's llhttp binding; without it, node:http's client does the work.
     return llhttpAvailable

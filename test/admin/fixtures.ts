@@ -14,6 +14,7 @@ import type {
 } from '../../proxy/admin/sources.js';
 import { LogRegistry } from '../../proxy/observability/logger.js';
 import { StatsStore } from '../../proxy/observability/stats.js';
+import type { ClusterBreakers } from '../../proxy/upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../proxy/upstream/cluster.js';
 import { ClusterStats } from '../../proxy/upstream/cluster-stats.js';
 import { HealthFlag, Host } from '../../proxy/upstream/host.js';
@@ -36,6 +37,9 @@ export class FixedCluster implements UpstreamCluster {
   }
   poolFor(): ConnectionPool {
     throw new Error('the admin never asks for pools');
+  }
+  breakers(): ClusterBreakers {
+    throw new Error('the admin never asks for circuit breakers');
   }
   allHosts(): readonly Host[] {
     return this.hosts;

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { StatsStore } from '../../proxy/observability/stats.js';
 import { NO_MUTATIONS } from '../../proxy/router/header-mutations.js';
 import type { MatchedRoute, RouteAction, RouteRequest, RouteTable } from '../../proxy/router/types.js';
+import { type ClusterBreakers, PriorityBreakers } from '../../proxy/upstream/circuit-breakers.js';
 import type { ClusterLookup, UpstreamCluster } from '../../proxy/upstream/cluster.js';
 import { ClusterStats } from '../../proxy/upstream/cluster-stats.js';
 import { Host } from '../../proxy/upstream/host.js';
@@ -196,6 +197,8 @@ export class TestCluster implements UpstreamCluster {
   readonly connectTimeoutMs = 1000;
   private readonly hosts: Host[];
   private readonly pools = new Map<Host, TestPool>();
+  /** Envoy's default thresholds (the cluster has no circuit_breakers). */
+  private readonly cb = new PriorityBreakers(this, []);
   private next = 0;
   constructor(
     store: StatsStore,
@@ -210,6 +213,9 @@ export class TestCluster implements UpstreamCluster {
     const healthy = this.hosts.filter((h) => h.healthy);
     if (healthy.length === 0) return null;
     return healthy[this.next++ % healthy.length];
+  }
+  breakers(priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ClusterBreakers {
+    return this.cb.get(priority);
   }
   poolFor(host: Host): ConnectionPool {
     let p = this.pools.get(host);

@@ -11,7 +11,7 @@ import { applyHeaderMutations } from '../../../../router/header-mutations.js';
 import { retryPolicyForRequest } from '../../../../router/retry-policy.js';
 import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
-import { breakersFor, type ClusterBreakers, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
+import { type ClusterBreakers, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host, LocalFailure } from '../../../../upstream/host.js';
 import type {
@@ -153,7 +153,7 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     }
     // Circuit breaker max_requests at the route's priority (proxy/upstream/circuit-breakers.ts):
     // 503 UO, x-envoy-overloaded.
-    const breakers = breakersFor(cluster, action.priority ?? 'DEFAULT');
+    const breakers = cluster.breakers(action.priority ?? 'DEFAULT');
     if (!breakers.admitRequest()) {
       sendOverloaded(cb);
       return 'stop';

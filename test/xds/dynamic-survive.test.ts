@@ -6,8 +6,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { RecordingServer, request } from '../helpers/http.js';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
 import {
   assignment,
   CDS,
@@ -17,35 +17,12 @@ import {
   ldsListener,
   RDS,
   routeConfig,
-  TestControlPlane,
+  type TestControlPlane,
   until,
 } from './dynamic-harness.js';
-import { type DynamicProxy, freePort, startDynamicProxy } from './dynamic-proxy.js';
+import { freePort, startDynamicProxy, useDynamicScope } from './dynamic-proxy.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstream(id: string): Promise<RecordingServer> {
-  const s = new RecordingServer((_req, res) => res.end(id));
-  await s.listen();
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function controlPlane(port = 0): Promise<TestControlPlane> {
-  const cp = new TestControlPlane();
-  await cp.start(port);
-  cleanups.push(() => cp.kill());
-  return cp;
-}
-
-function proxy(opts: Parameters<typeof startDynamicProxy>[0]): DynamicProxy {
-  const p = startDynamicProxy(opts);
-  cleanups.push(() => p.close());
-  return p;
-}
+const { upstream, controlPlane, proxy, defer } = useDynamicScope();
 
 async function body(port: number, path = '/'): Promise<string> {
   const r = await request(port, { path });
@@ -88,7 +65,7 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('surviving the control plane over
 
   it('starts from its persisted snapshot while the server is down, then reconciles', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'remora-xds-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'xds.json');
     const a = await upstream('a');
     const b = await upstream('b');
@@ -124,7 +101,7 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('surviving the control plane over
 
   it('ignores an unreadable snapshot file and waits for the server', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'remora-xds-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'xds.json');
     writeFileSync(file, '{"snapshots": 7}');
     const a = await upstream('a');

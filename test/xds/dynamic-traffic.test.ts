@@ -4,8 +4,8 @@
  * listener itself (same port: the replacement takes the port over with SO_REUSEPORT and the old
  * one drains). Every request must succeed.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { RecordingServer, request } from '../helpers/http.js';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
 import {
   assignment,
   CDS,
@@ -15,29 +15,18 @@ import {
   ldsListener,
   RDS,
   routeConfig,
-  TestControlPlane,
   until,
 } from './dynamic-harness.js';
-import { type DynamicProxy, freePort, startDynamicProxy } from './dynamic-proxy.js';
+import { freePort, useDynamicScope } from './dynamic-proxy.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { upstream, controlPlane, proxy } = useDynamicScope();
 
 describe.each(['GRPC', 'DELTA_GRPC'] as const)('changes under traffic over %s', (apiType) => {
   it('loses no request while routes, endpoints, clusters and the listener change', async () => {
-    const ups: RecordingServer[] = [];
-    for (const id of ['a', 'b', 'c']) {
-      const s = new RecordingServer((_req, res) => res.end(id));
-      await s.listen();
-      ups.push(s);
-      cleanups.push(() => s.close());
-    }
-    const [a, b, c] = ups;
-    const cp = new TestControlPlane();
-    await cp.start();
-    cleanups.push(() => cp.kill());
+    const a = await upstream('a');
+    const b = await upstream('b');
+    const c = await upstream('c');
+    const cp = await controlPlane();
     const port = await freePort();
     cp.set(CDS, 'one', edsCluster('one'));
     cp.set(CDS, 'two', edsCluster('two'));
@@ -45,8 +34,7 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('changes under traffic over %s', 
     cp.set(EDS, 'two', assignment('two', [b.port]));
     cp.set(LDS, 'web', ldsListener('web', port, 'routes'));
     cp.set(RDS, 'routes', routeConfig('routes', 'one'));
-    const p: DynamicProxy = startDynamicProxy({ port: cp.port, apiType });
-    cleanups.push(() => p.close());
+    const p = proxy({ port: cp.port, apiType });
     await p.dynamic.whenInitialized();
 
     const changes: Array<() => void> = [

@@ -4,8 +4,8 @@
  * CDS responses; endpoints or routes that never come end the wait at initial_fetch_timeout (the
  * cluster serves with no hosts, the listener answers 404 NR) so startup never hangs.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { RecordingServer, request } from '../helpers/http.js';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
 import {
   assignment,
   CDS,
@@ -15,35 +15,11 @@ import {
   ldsListener,
   RDS,
   routeConfig,
-  TestControlPlane,
   until,
 } from './dynamic-harness.js';
-import { type DynamicProxy, freePort, startDynamicProxy } from './dynamic-proxy.js';
+import { freePort, useDynamicScope } from './dynamic-proxy.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstream(id: string): Promise<RecordingServer> {
-  const s = new RecordingServer((_req, res) => res.end(id));
-  await s.listen();
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function controlPlane(): Promise<TestControlPlane> {
-  const cp = new TestControlPlane();
-  await cp.start();
-  cleanups.push(() => cp.kill());
-  return cp;
-}
-
-function proxy(opts: Parameters<typeof startDynamicProxy>[0]): DynamicProxy {
-  const p = startDynamicProxy(opts);
-  cleanups.push(() => p.close());
-  return p;
-}
+const { upstream, controlPlane, proxy } = useDynamicScope();
 
 describe('warming', () => {
   it('a changed cluster keeps the old one serving until its new endpoints arrive; unchanged clusters are kept', async () => {

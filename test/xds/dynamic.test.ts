@@ -3,8 +3,8 @@
  * proxy's cluster and listener managers driven by DynamicConfig, and real HTTP through the LDS
  * listener to upstreams found over CDS/EDS.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { RecordingServer, request } from '../helpers/http.js';
+import { describe, expect, it } from 'vitest';
+import { request } from '../helpers/http.js';
 import {
   assignment,
   CDS,
@@ -14,39 +14,11 @@ import {
   ldsListener,
   RDS,
   routeConfig,
-  TestControlPlane,
   until,
 } from './dynamic-harness.js';
-import { type DynamicProxy, freePort, startDynamicProxy } from './dynamic-proxy.js';
+import { type DynamicProxy, freePort, useDynamicScope } from './dynamic-proxy.js';
 
-function named(id: string): RecordingServer {
-  return new RecordingServer((_req, res) => res.end(id));
-}
-
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function upstream(id: string): Promise<RecordingServer> {
-  const s = named(id);
-  await s.listen();
-  cleanups.push(() => s.close());
-  return s;
-}
-
-async function controlPlane(): Promise<TestControlPlane> {
-  const cp = new TestControlPlane();
-  await cp.start();
-  cleanups.push(() => cp.kill());
-  return cp;
-}
-
-function proxy(opts: Parameters<typeof startDynamicProxy>[0]): DynamicProxy {
-  const p = startDynamicProxy(opts);
-  cleanups.push(() => p.close());
-  return p;
-}
+const { upstream, controlPlane, proxy } = useDynamicScope();
 
 async function get(port: number, path = '/'): Promise<{ status: number; body: string }> {
   const r = await request(port, { path });

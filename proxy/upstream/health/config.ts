@@ -1,9 +1,12 @@
 import {
+  asNumber,
+  asObject,
   isObject,
   readArray,
   readBool,
   readDurationMs,
   readEnum,
+  readMessages,
   readObject,
   readString,
   readUint,
@@ -182,16 +185,9 @@ function translateHttp(h: ProtoObject, path: string, issues: Issues): HttpCheckM
     issues.error(joinPath(path, 'host'), 'must not contain spaces or control characters');
   const method = readEnum(h, 'method', path, issues, METHODS, 'METHOD_UNSPECIFIED');
   const statuses: Array<readonly [number, number]> = [];
-  const list = readArray(h, 'expected_statuses', path, issues);
-  for (let i = 0; i < list.length; i++) {
-    const rp = joinPath(joinPath(path, 'expected_statuses'), i);
-    const r = list[i];
-    if (!isObject(r)) {
-      issues.error(rp, 'must be a message');
-      continue;
-    }
-    const start = typeof r.start === 'number' ? r.start : 0;
-    const end = typeof r.end === 'number' ? r.end : 0;
+  for (const [r, rp] of readMessages(h, 'expected_statuses', path, issues)) {
+    const start = asNumber(r.start, 0);
+    const end = asNumber(r.end, 0);
     if (start < 100 || end > 600 || start >= end)
       issues.error(rp, 'must be a range [start, end) within [100, 600)');
     else statuses.push([start, end]);
@@ -221,8 +217,8 @@ function translateHttp(h: ProtoObject, path: string, issues: Issues): HttpCheckM
 }
 
 function headerOf(v: ProtoValue): readonly [string, string] | null {
-  if (!isObject(v) || !isObject(v.header ?? null)) return null;
-  const hdr = v.header as ProtoObject;
+  const hdr = isObject(v) ? asObject(v.header) : undefined;
+  if (hdr === undefined) return null;
   const k = hdr.key;
   const val = hdr.value ?? '';
   if (typeof k !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(k) || typeof val !== 'string')
@@ -236,15 +232,9 @@ function translateTcp(t: ProtoObject, path: string, issues: Issues): TcpCheckMod
   const sendObj = readObject(t, 'send', path, issues);
   const send = sendObj === undefined ? null : payload(sendObj, joinPath(path, 'send'), issues);
   const receive: Buffer[] = [];
-  const list = readArray(t, 'receive', path, issues);
-  for (let i = 0; i < list.length; i++) {
-    const rp = joinPath(joinPath(path, 'receive'), i);
-    const r = list[i];
-    if (!isObject(r)) issues.error(rp, 'must be a message');
-    else {
-      const b = payload(r, rp, issues);
-      if (b !== null) receive.push(b);
-    }
+  for (const [r, rp] of readMessages(t, 'receive', path, issues)) {
+    const b = payload(r, rp, issues);
+    if (b !== null) receive.push(b);
   }
   return { kind: 'tcp', send, receive };
 }

@@ -1,4 +1,4 @@
-import { isObject, readArray, readObject } from '../../config/fields.js';
+import { readMessages, readObject } from '../../config/fields.js';
 import { type Issues, joinPath } from '../../config/issues.js';
 import type { ProtoObject } from '../../config/proto-object.js';
 import { type OutlierDetectionModel, translateOutlierDetection } from '../outlier/config.js';
@@ -18,15 +18,8 @@ export function translateClusterHealth(c: ProtoObject, path: string, issues: Iss
   const od = readObject(c, 'outlier_detection', path, issues);
   if (od !== undefined)
     out.outlierDetection = translateOutlierDetection(od, joinPath(path, 'outlier_detection'), issues);
-  const list = readArray(c, 'health_checks', path, issues);
   const checks: HealthCheckModel[] = [];
-  for (let i = 0; i < list.length; i++) {
-    const hp = joinPath(joinPath(path, 'health_checks'), i);
-    const h = list[i];
-    if (!isObject(h)) {
-      issues.error(hp, 'must be a message');
-      continue;
-    }
+  for (const [h, hp] of readMessages(c, 'health_checks', path, issues)) {
     const m = translateHealthCheck(h, hp, issues);
     if (m !== null) checks.push(m);
   }

@@ -1,3 +1,4 @@
+import { rejectUnknown } from '../../../../config/fields.js';
 import type { Issues } from '../../../../config/issues.js';
 import { joinPath } from '../../../../config/issues.js';
 import type { ProtoObject } from '../../../../config/proto-object.js';
@@ -14,9 +15,7 @@ export const routerFilterFactory: HttpFilterFactory<RouterConfig> = {
   typeUrl: ROUTER_TYPE_URL,
   terminal: true,
   parseConfig(config: ProtoObject, path: string, issues: Issues): RouterConfig {
-    for (const key of Object.keys(config)) {
-      if (!KNOWN.has(key)) issues.error(joinPath(path, key), 'field not supported by remora');
-    }
+    rejectUnknown(config, KNOWN, path, issues, 'field not supported by remora');
     // Envoy's dynamic_stats: false stops the per-request cluster stats (upstream_rq_<code>,
     // upstream_rq_time, ...); remora always records them, so false would be silently ignored.
     // start_child_span only matters with tracing, which remora does not have: accepted.

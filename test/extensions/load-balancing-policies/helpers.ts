@@ -76,3 +76,32 @@ export function proportions(weights: readonly number[]): number[] {
   const total = weights.reduce((a, b) => a + b, 0);
   return weights.map((w) => w / total);
 }
+
+/** The host `lb` chooses for each of `n` request keys `${prefix}${i}` (hashed as a route would). */
+export function assignKeys(lb: LoadBalancer, prefix: string, n: number): (Host | null)[] {
+  const out: (Host | null)[] = [];
+  for (let i = 0; i < n; i++) out.push(lb.chooseHost(ctxWithHash(requestHash(`${prefix}${i}`))));
+  return out;
+}
+
+/**
+ * How many keys changed host between two assignments after `removed` left (`moved`), and how
+ * many of those were not the removed host's keys (`movedFromOthers`). A key still on the removed
+ * host is an error.
+ */
+export function keyMovement(
+  before: readonly (Host | null)[],
+  after: readonly (Host | null)[],
+  removed: Host,
+): { moved: number; movedFromOthers: number } {
+  let moved = 0;
+  let movedFromOthers = 0;
+  for (let i = 0; i < before.length; i++) {
+    if (after[i] === removed) throw new Error(`key ${i} still maps to the removed host`);
+    if (before[i] !== after[i]) {
+      moved++;
+      if (before[i] !== removed) movedFromOthers++;
+    }
+  }
+  return { moved, movedFromOthers };
+}

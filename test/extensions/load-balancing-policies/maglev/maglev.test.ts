@@ -10,7 +10,7 @@ import {
 } from '../../../../proxy/extensions/load-balancing-policies/maglev/factory.js';
 import type { Host } from '../../../../proxy/upstream/host.js';
 import type { LoadBalancer } from '../../../../proxy/upstream/load-balancer.js';
-import { countPicks, ctxWithHash, makeHosts, requestHash } from '../helpers.js';
+import { assignKeys, countPicks, ctxWithHash, keyMovement, makeHosts, requestHash } from '../helpers.js';
 
 const KEYS = 10_000;
 
@@ -26,9 +26,7 @@ function factory(seed: number): MaglevLbFactory {
 }
 
 function assign(lb: LoadBalancer): (Host | null)[] {
-  const out: (Host | null)[] = [];
-  for (let i = 0; i < KEYS; i++) out.push(lb.chooseHost(ctxWithHash(requestHash(`session-${i}`))));
-  return out;
+  return assignKeys(lb, 'session-', KEYS);
 }
 
 function entriesPerHost(lb: ReturnType<MaglevLbFactory['create']>): Map<Host, number> {
@@ -68,15 +66,7 @@ describe('maglev', () => {
         null,
       ),
     );
-    let moved = 0;
-    let movedFromOthers = 0;
-    for (let i = 0; i < KEYS; i++) {
-      if (after[i] === removed) throw new Error(`key ${i} still maps to the removed host`);
-      if (before[i] !== after[i]) {
-        moved++;
-        if (before[i] !== removed) movedFromOthers++;
-      }
-    }
+    const { moved, movedFromOthers } = keyMovement(before, after, removed);
     expect(moved / KEYS).toBeGreaterThan(0.5 / n);
     expect(moved / KEYS).toBeLessThan(1.5 / n);
     // Maglev trades a little disruption for balance; the paper reports a few percent.

@@ -12,7 +12,7 @@ import {
 } from '../../../../proxy/extensions/load-balancing-policies/ring_hash/factory.js';
 import { Host } from '../../../../proxy/upstream/host.js';
 import type { LoadBalancer } from '../../../../proxy/upstream/load-balancer.js';
-import { countPicks, ctxWithHash, makeHosts, requestHash } from '../helpers.js';
+import { assignKeys, countPicks, ctxWithHash, keyMovement, makeHosts, requestHash } from '../helpers.js';
 
 const KEYS = 10_000;
 
@@ -29,9 +29,7 @@ function factory(seed: number): RingHashLbFactory {
 
 /** The host chosen for each of KEYS request keys. */
 function assign(lb: LoadBalancer): (Host | null)[] {
-  const out: (Host | null)[] = [];
-  for (let i = 0; i < KEYS; i++) out.push(lb.chooseHost(ctxWithHash(requestHash(`user-${i}`))));
-  return out;
+  return assignKeys(lb, 'user-', KEYS);
 }
 
 function shares(picks: readonly (Host | null)[], hosts: readonly Host[]): number[] {
@@ -59,15 +57,7 @@ describe('ring hash', () => {
         null,
       ),
     );
-    let moved = 0;
-    let movedFromOthers = 0;
-    for (let i = 0; i < KEYS; i++) {
-      if (after[i] === removed) throw new Error(`key ${i} still maps to the removed host`);
-      if (before[i] !== after[i]) {
-        moved++;
-        if (before[i] !== removed) movedFromOthers++;
-      }
-    }
+    const { moved, movedFromOthers } = keyMovement(before, after, removed);
     return { moved: moved / KEYS, movedFromOthers: movedFromOthers / KEYS };
   }
 

@@ -110,3 +110,38 @@ export async function deadPort(): Promise<number> {
   await new Promise<void>((r) => s.close(() => r()));
   return p;
 }
+
+/** The part of a server response (HTTP/1 or HTTP/2) a backpressure test writes to. */
+interface BodySink {
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', fn: () => void): unknown;
+  end(): unknown;
+}
+
+/**
+ * Writes `total` bytes as `chunk`s to `out`, stopping whenever a write reports a full buffer and
+ * going on at 'drain'; `onBlocked(true)` while it waits, `onBlocked(false)` when it resumes.
+ */
+export function writeWithBackpressure(
+  out: BodySink,
+  chunk: Buffer,
+  total: number,
+  onBlocked: (blocked: boolean) => void,
+): void {
+  let sent = 0;
+  const pump = (): void => {
+    while (sent < total) {
+      sent += chunk.length;
+      if (!out.write(chunk)) {
+        onBlocked(true);
+        out.once('drain', () => {
+          onBlocked(false);
+          pump();
+        });
+        return;
+      }
+    }
+    out.end();
+  };
+  pump();
+}

@@ -4,7 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AgentHttp1Pool } from '../../proxy/upstream/http1-agent-pool.js';
 import { Http1Pool, type Http1PoolOptions } from '../../proxy/upstream/http1-pool.js';
 import type { ConnectionPool } from '../../proxy/upstream/upstream-stream.js';
-import { deadPort, head, hostFor, portOf, Recorder, statsFor, until } from './helpers.js';
+import {
+  deadPort,
+  head,
+  hostFor,
+  portOf,
+  Recorder,
+  statsFor,
+  until,
+  writeWithBackpressure,
+} from './helpers.js';
 
 const OPTS: Http1PoolOptions = { connectTimeoutMs: 2000, idleTimeoutMs: 0, maxRequestsPerConnection: 0 };
 
@@ -153,22 +162,9 @@ describe.each([
     let blocked = false;
     const port = await serve((_req, res) => {
       res.writeHead(200, { 'content-length': total });
-      let sent = 0;
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!res.write(chunk)) {
-            blocked = true;
-            res.once('drain', () => {
-              blocked = false;
-              pump();
-            });
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      writeWithBackpressure(res, chunk, total, (b) => {
+        blocked = b;
+      });
     });
     const { pool } = makePool(port);
     const r = new Recorder();

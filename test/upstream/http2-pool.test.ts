@@ -8,7 +8,16 @@ import {
 } from 'node:http2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Http2Pool, type Http2PoolOptions } from '../../proxy/upstream/http2-pool.js';
-import { deadPort, head, hostFor, portOf, Recorder, statsFor, until } from './helpers.js';
+import {
+  deadPort,
+  head,
+  hostFor,
+  portOf,
+  Recorder,
+  statsFor,
+  until,
+  writeWithBackpressure,
+} from './helpers.js';
 
 const OPTS: Http2PoolOptions = {
   connectTimeoutMs: 2000,
@@ -295,22 +304,9 @@ describe('HTTP/2 pool', () => {
     const port = await serve((stream) => {
       stream.respond({ ':status': 200 });
       const chunk = Buffer.alloc(16 * 1024, 'y');
-      let sent = 0;
-      const pump = () => {
-        while (sent < total) {
-          sent += chunk.length;
-          if (!stream.write(chunk)) {
-            blocked = true;
-            stream.once('drain', () => {
-              blocked = false;
-              pump();
-            });
-            return;
-          }
-        }
-        stream.end();
-      };
-      pump();
+      writeWithBackpressure(stream, chunk, total, (b) => {
+        blocked = b;
+      });
     });
     const { pool } = makePool(port);
     const r = new Recorder();

@@ -96,7 +96,6 @@ export function translateOutlierDetection(
   const maxEjectionTimeMs = d('max_ejection_time', Math.max(300_000, baseEjectionTimeMs));
   if (o.max_ejection_time !== undefined && maxEjectionTimeMs < baseEjectionTimeMs)
     issues.error(joinPath(path, 'max_ejection_time'), 'must not be smaller than base_ejection_time');
-  const unejectOnHc = o.successful_active_health_check_uneject_host;
   return {
     consecutive5xx: u('consecutive_5xx', 5),
     consecutiveGatewayFailure: u('consecutive_gateway_failure', 5),
@@ -120,10 +119,13 @@ export function translateOutlierDetection(
     failurePercentageMinimumHosts: u('failure_percentage_minimum_hosts', 5),
     failurePercentageRequestVolume: u('failure_percentage_request_volume', 50),
     splitExternalLocalOriginErrors: readBool(o, 'split_external_local_origin_errors', path, issues, false),
-    successfulActiveHealthCheckUnejectHost:
-      unejectOnHc === undefined || unejectOnHc === null
-        ? true
-        : readBool(o, 'successful_active_health_check_uneject_host', path, issues, true),
+    successfulActiveHealthCheckUnejectHost: readBool(
+      o,
+      'successful_active_health_check_uneject_host',
+      path,
+      issues,
+      true,
+    ),
     alwaysEjectOneHost: readBool(o, 'always_eject_one_host', path, issues, false),
   };
 }

@@ -4,7 +4,7 @@ import type { StreamCallbacks } from '../http/filter.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import type { ThresholdsModel } from '../model/cluster.js';
 import type { Gauge } from '../observability/stats.js';
-import { isObject, readUint, rejectUnknown } from '../xds/cluster-fields.js';
+import { isObject, readUint, rejectUnknown } from '../config/fields.js';
 import type { UpstreamCluster } from './cluster.js';
 
 /** circuit_breakers.thresholds[].retry_budget: retries limited to a share of active requests. */

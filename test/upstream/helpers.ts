@@ -5,6 +5,7 @@ import { StatsStore } from '../../proxy/observability/stats.js';
 import { ClusterStats } from '../../proxy/upstream/cluster-stats.js';
 import { Host } from '../../proxy/upstream/host.js';
 import type {
+  ConnectionPool,
   UpstreamFailure,
   UpstreamRequestHead,
   UpstreamResponseHandler,
@@ -144,4 +145,22 @@ export function writeWithBackpressure(
     out.end();
   };
   pump();
+}
+
+/**
+ * Opens a stream on `pool` from a setImmediate callback and then holds the event loop for 20 ms:
+ * the next loop iteration runs the (already due) connect timer before it polls for the connect
+ * completion, so a 1 ms connect timeout fires deterministically.
+ */
+export function newStreamPastConnectDeadline(
+  pool: Pick<ConnectionPool, 'newStream'>,
+  handler: UpstreamResponseHandler,
+): void {
+  setImmediate(() => {
+    pool.newStream(head(), handler);
+    const end = Date.now() + 20;
+    while (Date.now() < end) {
+      /* busy wait */
+    }
+  });
 }

@@ -8,6 +8,7 @@ import {
   deadPort,
   head,
   hostFor,
+  newStreamPastConnectDeadline,
   portOf,
   Recorder,
   statsFor,
@@ -259,15 +260,7 @@ describe.each([
     const port = await serve((_req, res) => res.end());
     const { pool, stats } = makePool(port, { connectTimeoutMs: 1 });
     const r = new Recorder();
-    // Start from a setImmediate callback and hold the loop past the deadline: the next loop
-    // iteration runs due timers before it polls for the connect completion.
-    setImmediate(() => {
-      pool.newStream(head(), r);
-      const end = Date.now() + 20;
-      while (Date.now() < end) {
-        /* busy wait */
-      }
-    });
+    newStreamPastConnectDeadline(pool, r);
     await r.done;
     expect(r.events).toEqual(['error:connect_timeout']);
     expect(stats.upstream_cx_connect_timeout.value).toBe(1);

@@ -1,10 +1,10 @@
+import { isObject, readUint, rejectUnknown } from '../config/fields.js';
 import { type Issues, joinPath } from '../config/issues.js';
 import type { ProtoObject } from '../config/proto-object.js';
 import type { StreamCallbacks } from '../http/filter.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import type { ThresholdsModel } from '../model/cluster.js';
 import type { Gauge } from '../observability/stats.js';
-import { isObject, readUint, rejectUnknown } from '../config/fields.js';
 import type { UpstreamCluster } from './cluster.js';
 
 /** circuit_breakers.thresholds[].retry_budget: retries limited to a share of active requests. */

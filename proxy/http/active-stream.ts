@@ -1,10 +1,9 @@
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { HcmConfig } from '../model/listener.js';
 import type { MatchedRoute } from '../router/types.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
+import type { DownstreamSink, DownstreamStream } from './downstream-stream.js';
 import type { FilterStatus, HttpFilter, RequestHead, StreamCallbacks } from './filter.js';
 import type { HcmStats } from './hcm-stats.js';
 import { encodeGrpcMessage, grpcStatusForHttp } from './local-reply.js';
@@ -23,9 +22,6 @@ export interface StreamOwner {
   streamDone(s: ActiveStream): void;
 }
 
-type DownReq = IncomingMessage | Http2ServerRequest;
-type DownRes = ServerResponse | Http2ServerResponse;
-
 const TIMER_IDLE = 0;
 const TIMER_REQUEST = 1;
 
@@ -34,9 +30,10 @@ const EMPTY = Buffer.alloc(0);
 /**
  * One downstream request/response: runs the HTTP filters (the router last), writes the response
  * downstream with backpressure, enforces the stream timeouts, and reports the finished stream to
- * stats and access logs. HTTP/1.1 and HTTP/2 downstreams use Node's common request/response API.
+ * stats and access logs. The codec (remora's HTTP/1 codec, or node's HTTP/2) sits behind
+ * DownstreamStream and calls this stream directly as its sink.
  */
-export class ActiveStream implements StreamCallbacks, TimerTarget {
+export class ActiveStream implements StreamCallbacks, TimerTarget, DownstreamSink {
   readonly info = new StreamInfo();
   readonly clusters: ClusterLookup;
   readonly downstreamHttp2: boolean;
@@ -48,10 +45,7 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   private routeComputed = false;
   private requestEnded = false;
   private responseStarted = false;
-  private pendingHeaders: OutgoingHttpHeaders | null = null;
-  private pendingStatus = 0;
   private done = false;
-  private drainHooked = false;
   private lastActivity = 0;
   private idleTimeoutMs: number;
   private readonly idleTimer: TimerEntry;
@@ -60,37 +54,21 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
 
   constructor(
     readonly owner: StreamOwner,
-    readonly req: DownReq,
-    readonly res: DownRes,
-    /** Set for an HTTP/1.1 upgrade request: the raw downstream socket. */
-    readonly upgradeSocket: Duplex | null,
+    readonly down: DownstreamStream,
+    /** An HTTP/1.1 upgrade request the config allows. */
+    readonly upgradeRequest: boolean,
   ) {
     this.clusters = owner.clusters;
-    this.downstreamHttp2 = req.httpVersionMajor === 2;
+    this.downstreamHttp2 = down.http2;
     this.idleTimeoutMs = owner.cfg.streamIdleTimeoutMs;
     this.idleTimer = new TimerEntry(this, TIMER_IDLE);
-    // Event handlers are shared module functions that find the stream on the emitter, so a stream
-    // costs no closures.
-    (req as Tagged).remoraStream = this;
-    (res as Tagged).remoraStream = this;
+    down.bind(this);
   }
 
   /** Called by the connection manager once the head is validated and prepared. */
-  /** Watches the response; enough on its own for a stream answered before any filter runs. */
-  start0(): void {
-    const res = this.res;
-    // A reset or aborted stream reports through 'close'; its 'error' must not become uncaught.
-    this.req.on('error', ignoreError);
-    res.on('error', ignoreError);
-    // 'drain' is listened for only once a write is refused (encodeData): most responses never are.
-    res.on('finish', onResFinish);
-    res.on('close', onResClose);
-  }
-
   start(head: RequestHead, filters: HttpFilter[]): void {
     this.head = head;
     this.filters = filters;
-    this.start0();
     const cfg = this.owner.cfg;
     if (this.idleTimeoutMs > 0) {
       this.lastActivity = performance.now();
@@ -103,15 +81,6 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     const endStream = head.contentLength === 0 && head.upgrade === null;
     if (endStream) this.requestEnded = true;
     this.runDecodeHeaders(0, endStream);
-    if (this.done) return;
-    const req = this.req;
-    if (!endStream) {
-      req.on('data', onReqData);
-      req.on('end', onReqEnd);
-    } else {
-      // Drain whatever the codec still delivers (nothing, or an empty end) so the socket moves on.
-      req.resume();
-    }
   }
 
   private runDecodeHeaders(from: number, endStream: boolean): void {
@@ -122,7 +91,7 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
       if (this.done || this.responseStarted) return;
       if (status === 'stop') {
         this.stoppedAt = i;
-        this.req.pause();
+        this.down.pauseRequest();
         return;
       }
     }
@@ -133,11 +102,11 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     const from = this.stoppedAt + 1;
     this.stoppedAt = -1;
     this.runDecodeHeaders(from, this.head!.contentLength === 0 && this.head!.upgrade === null);
-    if (!this.done) this.req.resume();
+    if (!this.done && this.stoppedAt < 0) this.down.resumeRequest();
   }
 
-  /** @internal (event handler) */
-  decodeData(chunk: Buffer): void {
+  /** Request body from the codec. */
+  onRequestData(chunk: Buffer): void {
     if (this.done) return;
     this.info.bytesReceived += chunk.length;
     this.lastActivity = performance.now();
@@ -147,20 +116,14 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     }
   }
 
-  /** @internal (event handler) */
-  decodeEnd(): void {
+  /** The request is complete (from the codec). */
+  onRequestEnd(trailers: IncomingHttpHeaders | null): void {
     if (this.done || this.requestEnded) return;
     this.requestEnded = true;
     if (this.requestTimer !== null) this.owner.wheel.cancel(this.requestTimer);
-    const trailers = this.req.trailers as IncomingHttpHeaders;
-    let hasTrailers = false;
-    for (const _ in trailers) {
-      hasTrailers = true;
-      break;
-    }
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) {
-      const s = hasTrailers ? filters[i].decodeTrailers(trailers) : filters[i].decodeData(EMPTY, true);
+      const s = trailers !== null ? filters[i].decodeTrailers(trailers) : filters[i].decodeData(EMPTY, true);
       if (s === 'stop' || this.done) return;
     }
   }
@@ -200,11 +163,11 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   }
 
   pauseDecoding(): void {
-    this.req.pause();
+    this.down.pauseRequest();
   }
 
   resumeDecoding(): void {
-    if (!this.done && this.stoppedAt < 0) this.req.resume();
+    if (!this.done && this.stoppedAt < 0) this.down.resumeRequest();
   }
 
   sendLocalReply(status: number, body: string, details: string, flag: number): void {
@@ -252,41 +215,11 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     }
     if (cfg.alwaysSetRequestIdInResponse && this.info.requestId !== '')
       headers['x-request-id'] = this.info.requestId;
-    if (!this.downstreamHttp2 && (this.owner.draining || this.upgradeSocket !== null))
-      headers.connection = 'close';
     const info = this.info;
     info.responseCode = status;
     info.responseHeaders = headers as StreamInfo['responseHeaders'];
-    if (this.downstreamHttp2 && !endStream && headers['grpc-status'] !== undefined) {
-      // Looks like a gRPC trailers-only response: hold it so it can go out as one HEADERS frame with
-      // END_STREAM, which is the only form gRPC clients accept for it.
-      this.pendingHeaders = headers;
-      this.pendingStatus = status;
-      return;
-    }
-    this.writeHead(status, headers, endStream);
-  }
-
-  private writeHead(status: number, headers: OutgoingHttpHeaders, endStream: boolean): void {
-    const res = this.res;
-    if (this.downstreamHttp2 && endStream) {
-      const h2 = (res as Http2ServerResponse).stream;
-      if (!h2.destroyed && !h2.headersSent) {
-        headers[':status'] = status;
-        h2.respond(headers, { endStream: true });
-      }
-      // The compat layer only finishes when its end() runs; nothing more goes on the wire.
-      (res as Http2ServerResponse).end();
-      return;
-    }
-    (res as ServerResponse).writeHead(status, headers as Record<string, string | string[] | number>);
-    if (endStream) res.end();
-  }
-
-  private flushPending(endStream: boolean): void {
-    const h = this.pendingHeaders!;
-    this.pendingHeaders = null;
-    this.writeHead(this.pendingStatus, h, endStream);
+    // The codec adds `Connection: close` itself when draining or answering an upgrade request.
+    this.down.writeHeaders(status, headers, endStream);
   }
 
   encodeData(chunk: Buffer, endStream: boolean): boolean {
@@ -311,50 +244,24 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
   }
 
   encodingWritable(): void {
-    if (!this.done) this.resDrain();
+    if (!this.done) this.onWritable();
   }
 
   private writeData(chunk: Buffer, endStream: boolean): boolean {
-    if (this.pendingHeaders !== null) {
-      if (endStream && chunk.length === 0) {
-        this.flushPending(true);
-        return true;
-      }
-      this.flushPending(false);
-    }
     this.lastActivity = performance.now();
     this.info.bytesSent += chunk.length;
-    const res = this.res;
-    if (endStream) {
-      if (chunk.length > 0) res.end(chunk);
-      else res.end();
-      return true;
-    }
-    const ok = (res as ServerResponse).write(chunk);
-    if (!ok && !this.drainHooked) {
-      this.drainHooked = true;
-      res.on('drain', onResDrain);
-    }
-    return ok;
+    return this.down.writeData(chunk, endStream);
   }
 
   encodeTrailers(trailers: OutgoingHttpHeaders): void {
     if (this.done) return;
     this.info.responseTrailers = trailers as StreamInfo['responseTrailers'];
-    if (this.pendingHeaders !== null) {
-      const h = this.pendingHeaders;
-      // Trailers-only: merge the trailers into the single HEADERS frame.
-      for (const k in trailers) h[k] = trailers[k];
-      this.flushPending(true);
-      return;
-    }
-    this.res.addTrailers(trailers as Record<string, string>);
-    this.res.end();
+    this.down.writeTrailers(trailers);
   }
 
   upgradeTo(headers: IncomingHttpHeaders, upstream: Duplex, head: Buffer): void {
-    const down = this.upgradeSocket;
-    if (down === null || this.done) {
+    const taken = this.done ? null : this.down.detachUpgrade();
+    if (taken === null) {
       upstream.destroy();
       return;
     }
@@ -363,10 +270,7 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     const stats = this.owner.stats;
     stats.downstream_cx_upgrades_total.inc();
     stats.downstream_cx_upgrades_active.inc();
-    const rest = (this.req as IncomingMessage & { upgradeHead?: Buffer }).upgradeHead ?? EMPTY;
-    // The response object owns nothing from here on; the two sockets are spliced.
-    (this.res as ServerResponse).detachSocket(down as Socket);
-    spliceUpgrade(down, upstream, headers, this.head!.upgrade ?? '', head, rest, this);
+    spliceUpgrade(taken.socket, upstream, headers, this.head!.upgrade ?? '', head, taken.head, this);
   }
 
   /** @internal The spliced upgrade connection closed. */
@@ -379,19 +283,12 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     if (this.done) return;
     this.owner.stats.downstream_rq_tx_reset.inc();
     this.info.responseFlags |= ResponseFlag.LocalReset;
-    const res = this.res;
-    if (this.downstreamHttp2) {
-      const h2 = (res as Http2ServerResponse).stream;
-      h2.close(2); // INTERNAL_ERROR
-    } else {
-      (res as ServerResponse).socket?.destroy();
-      this.upgradeSocket?.destroy();
-    }
+    this.down.reset();
     this.finish(false);
   }
 
-  /** @internal (event handler) */
-  resDrain(): void {
+  /** The downstream can take more response data (from the codec). */
+  onWritable(): void {
     const filters = this.filters;
     for (let i = filters.length - 1; i >= 0; i--) filters[i].onDownstreamWritable?.();
   }
@@ -422,67 +319,23 @@ export class ActiveStream implements StreamCallbacks, TimerTarget {
     for (let i = 0; i < filters.length; i++) filters[i].onDestroy();
   }
 
-  /** The response finished (`complete`) or the downstream stream closed early. */
-  /** @internal (event handler) */
-  finish(finished: boolean): void {
+  /** The codec is done with the stream: the response went out whole, or the downstream closed. */
+  onClosed(complete: boolean): void {
+    this.finish(complete);
+  }
+
+  private finish(complete: boolean): void {
     if (this.done) return;
-    let complete = finished;
-    if (this.downstreamHttp2) {
-      // The compat layer emits 'finish' for a stream the client reset too; the RST code tells.
-      const rst = (this.res as Http2ServerResponse).stream.rstCode;
-      if (rst !== undefined && rst !== 0) complete = false;
-    }
-    if (
-      !complete &&
-      this.upgradeSocket === null &&
-      (this.downstreamHttp2 || !(this.res as ServerResponse).writableFinished)
-    ) {
+    if (!complete && !this.upgradeRequest && !this.down.responseFinished) {
       this.owner.stats.downstream_rq_rx_reset.inc();
       this.info.responseFlags |= ResponseFlag.DownstreamConnectionTermination;
     }
     this.done = true;
-    const up = this.upgradeSocket;
-    if (up !== null && this.info.responseCode !== 101) {
-      // An upgrade answered with an ordinary response: the connection is not reusable (its
-      // response object was built by hand, so Node's keep-alive bookkeeping does not apply).
-      if (complete) up.end();
-      else up.destroy();
-    }
     const wheel = this.owner.wheel;
     wheel.cancel(this.idleTimer);
     if (this.requestTimer !== null) wheel.cancel(this.requestTimer);
     this.info.endMono = performance.now();
     this.destroyFilters();
-    this.req.removeListener('data', onReqData);
     this.owner.streamDone(this);
   }
-}
-
-function ignoreError(): void {}
-
-interface Tagged {
-  remoraStream?: ActiveStream;
-  /** HTTP/1 responses: the connection's in-flight bookkeeping (downstream-connections.ts H1Conn). */
-  remoraConn?: { done(): void };
-}
-
-function onReqData(this: Tagged, c: Buffer): void {
-  this.remoraStream?.decodeData(c);
-}
-
-function onReqEnd(this: Tagged): void {
-  this.remoraStream?.decodeEnd();
-}
-
-function onResDrain(this: Tagged): void {
-  this.remoraStream?.resDrain();
-}
-
-function onResFinish(this: Tagged): void {
-  this.remoraStream?.finish(true);
-}
-
-function onResClose(this: Tagged): void {
-  this.remoraConn?.done();
-  this.remoraStream?.finish(false);
 }

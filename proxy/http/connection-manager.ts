@@ -1,4 +1,9 @@
-import http, { type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
+import http, {
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type OutgoingHttpHeaders,
+  type ServerResponse,
+} from 'node:http';
 import http2, {
   type Http2ServerRequest,
   type Http2ServerResponse,
@@ -10,13 +15,18 @@ import type { HcmConfig } from '../model/listener.js';
 import type { StatsStore } from '../observability/stats.js';
 import { normalizePath, type PathNormalizeOptions } from '../router/path-normalize.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
+import { llhttpAvailable } from '../upstream/llhttp.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
 import { destroySilent, goaway, H1Conn, isUpgradeRequest, noteStream } from './downstream-connections.js';
+import type { DownstreamStream } from './downstream-stream.js';
 import type { HttpFilter, RequestHead } from './filter.js';
+import { type H1CodecOptions, H1ServerConnection, type H1ServerOwner } from './h1/server-connection.js';
+import type { H1ServerStream } from './h1/server-stream.js';
 import { HcmStats } from './hcm-stats.js';
 import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
 import { isGrpcContentType } from './local-reply.js';
-import { checkHttp1Head, http2HeadSize } from './request-validation.js';
+import { NO_UPGRADE_HEAD, NodeDownstream } from './node-downstream.js';
+import { checkHttp1Head, type HeadProblem, http2HeadSize } from './request-validation.js';
 import { ResponseFlag } from './response-flags.js';
 import { sharedWheel, type TimerWheel } from './timer-wheel.js';
 
@@ -30,12 +40,18 @@ export interface ConnectionManagerDeps {
 }
 
 /**
- * The HTTP connection manager: one per http_connection_manager filter config. It takes accepted
- * sockets, detects HTTP/1.1 vs HTTP/2 prior knowledge from the first bytes, runs them through
- * Node's codecs (an http and an http2 server that never listen themselves) and turns each request
- * into an ActiveStream.
+ * HTTP/1 downstream codec: remora's own on llhttp (h1/), or node:http's server where llhttp is not
+ * reachable or REMORA_H1_CODEC=node asks for it (a fallback, and a way to compare the two).
  */
-export class ConnectionManager implements StreamOwner {
+const USE_OWN_H1 = llhttpAvailable && process.env.REMORA_H1_CODEC !== 'node';
+
+/**
+ * The HTTP connection manager: one per http_connection_manager filter config. It takes accepted
+ * sockets, detects HTTP/1.1 vs HTTP/2 prior knowledge from the first bytes, runs them through a
+ * codec (remora's HTTP/1 codec; node's http2 server, which never listens itself) and turns each
+ * request into an ActiveStream.
+ */
+export class ConnectionManager implements StreamOwner, H1ServerOwner {
   readonly stats: HcmStats;
   readonly clusters: ClusterLookup;
   readonly wheel: TimerWheel;
@@ -48,6 +64,9 @@ export class ConnectionManager implements StreamOwner {
    * only exists for servers that listen themselves, which these do not.
    */
   private readonly h1Conns = new Map<Socket, H1Conn>();
+  /** Connections on remora's own HTTP/1 codec. */
+  private readonly codecConns = new Set<H1ServerConnection>();
+  private readonly h1Opts: H1CodecOptions;
   /** Connections accepted but not yet given to a codec (no byte received). */
   private readonly sniffing = new Set<Socket>();
   private readonly streams = new Set<ActiveStream>();
@@ -76,6 +95,12 @@ export class ConnectionManager implements StreamOwner {
         : cfg.pathWithEscapedSlashesAction;
     this.pathOpts = { normalize: cfg.normalizePath, mergeSlashes: cfg.mergeSlashes, escapedSlashes: escaped };
     const allowed = cfg.upgradeTypes;
+    this.h1Opts = {
+      maxHeaderBytes: this.maxHeaderBytes,
+      idleTimeoutMs: cfg.idleTimeoutMs,
+      headersTimeoutMs: cfg.requestHeadersTimeoutMs,
+      allowedUpgrades: allowed,
+    };
     this.h1 = http.createServer({
       maxHeaderSize: this.maxHeaderBytes,
       requireHostHeader: true,
@@ -92,7 +117,9 @@ export class ConnectionManager implements StreamOwner {
     });
     // Node silently drops header lines past maxHeadersCount; 0 = keep all, we enforce the limit.
     this.h1.maxHeadersCount = 0;
-    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) => this.onH1Request(req, res, null));
+    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) =>
+      this.onNodeH1Request(req, res, null),
+    );
     this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.onH1Upgrade(req, socket, head),
     );
@@ -190,6 +217,13 @@ export class ConnectionManager implements StreamOwner {
       socket.end();
       return;
     }
+    if (USE_OWN_H1) {
+      const c = new H1ServerConnection(socket, this, this.h1Opts);
+      this.codecConns.add(c);
+      socket.once('close', () => this.codecConns.delete(c));
+      socket.resume();
+      return;
+    }
     const conn = new H1Conn(socket, this);
     this.h1Conns.set(socket, conn);
     const headersTimeout = this.cfg.requestHeadersTimeoutMs;
@@ -260,11 +294,15 @@ export class ConnectionManager implements StreamOwner {
     const res = new http.ServerResponse(req);
     res.assignSocket(socket as Socket);
     res.shouldKeepAlive = false;
-    (req as IncomingMessage & { upgradeHead?: Buffer }).upgradeHead = head;
-    this.onH1Request(req, res, socket);
+    this.onNodeH1Request(req, res, socket, head);
   }
 
-  private onH1Request(req: IncomingMessage, res: ServerResponse, upgradeSocket: Duplex | null): void {
+  private onNodeH1Request(
+    req: IncomingMessage,
+    res: ServerResponse,
+    upgradeSocket: Duplex | null,
+    upgradeHead: Buffer = NO_UPGRADE_HEAD,
+  ): void {
     // A request pipelined behind a refused one may be the smuggled half: never act on it.
     if (this.rejected.has(req.socket)) {
       req.resume();
@@ -287,7 +325,16 @@ export class ConnectionManager implements StreamOwner {
       // listener per response instead of two.
       (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
     }
-    const stream = this.newStream(req, res, upgradeSocket);
+    const down = new NodeDownstream(req, res, upgradeSocket, upgradeHead, this);
+    const stream = this.newStream(
+      down,
+      req.method ?? '',
+      req.url ?? '',
+      req.socket as Socket,
+      upgradeSocket !== null,
+    );
+    const protocol = `HTTP/${req.httpVersion}`;
+    stream.info.protocol = protocol;
     const cfg = this.cfg;
     const problem = checkHttp1Head(
       req.rawHeaders,
@@ -298,22 +345,62 @@ export class ConnectionManager implements StreamOwner {
     if (problem !== null) {
       stats.downstream_cx_protocol_error.inc();
       this.rejected.add(req.socket);
-      stream.info.protocol = `HTTP/${req.httpVersion}`;
-      stream.start0();
       stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);
       return;
     }
-    if (upgradeSocket === null && isUpgradeRequest(req)) {
+    this.startHttp1(stream, req.headers, req.method ?? 'GET', req.url ?? '/', protocol, req.socket as Socket);
+  }
+
+  /** A request on remora's own HTTP/1 codec (h1/server-connection.ts), in its turn. */
+  onH1Request(s: H1ServerStream): void {
+    const stats = this.stats;
+    stats.downstream_rq_http1_total.inc();
+    const socket = s.conn.socket;
+    const stream = this.newStream(s, s.method, s.url, socket, s.upgrade);
+    const protocol = s.minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1';
+    stream.info.protocol = protocol;
+    const cfg = this.cfg;
+    let problem = checkHttp1Head(
+      s.rawHeaders,
+      s.version,
+      cfg.maxHeadersCount,
+      cfg.headersWithUnderscoresAction,
+    );
+    // HTTP/1.1 requires Host (RFC 9112 §3.2); node:http's requireHostHeader did this before.
+    if (problem === null && s.minor >= 1 && !s.headers.host) problem = MISSING_HOST;
+    if (problem !== null) {
+      stats.downstream_cx_protocol_error.inc();
+      s.conn.refuse();
+      stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);
+      return;
+    }
+    if (s.method === 'CONNECT') {
+      // CONNECT needs an upgrade config (`CONNECT`), which remora does not support yet: refused
+      // like any upgrade the config does not allow.
+      stream.sendLocalReply(403, '', 'upgrade_failed', 0);
+      return;
+    }
+    this.startHttp1(stream, s.headers, s.method, s.url, protocol, socket);
+  }
+
+  /** The HTTP/1 head passed the framing checks: refuse disallowed upgrades, then start. */
+  private startHttp1(
+    stream: ActiveStream,
+    src: IncomingHttpHeaders,
+    method: string,
+    url: string,
+    protocol: string,
+    socket: Socket,
+  ): void {
+    if (!stream.upgradeRequest && isUpgradeRequest(src)) {
       // Envoy refuses upgrades the config does not allow; h2c alone is quietly downgraded to a
       // plain HTTP/1.1 request (its headers are stripped below).
-      const token = String(req.headers.upgrade).trim().toLowerCase();
+      const token = String(src.upgrade).trim().toLowerCase();
       if (token !== 'h2c') {
-        stream.start0();
         stream.sendLocalReply(403, '', 'upgrade_failed', 0);
         return;
       }
     }
-    const src = req.headers;
     let contentLength = 0;
     if (src['transfer-encoding'] !== undefined) contentLength = -1;
     else if (src['content-length'] !== undefined) contentLength = Number(src['content-length']);
@@ -325,20 +412,30 @@ export class ConnectionManager implements StreamOwner {
       headers[name] = src[name];
     }
     const authority = src.host ?? '';
-    this.startStream(stream, req, headers, req.method ?? 'GET', req.url ?? '/', authority, contentLength);
+    this.startStream(
+      stream,
+      src,
+      headers,
+      method,
+      url,
+      authority,
+      contentLength,
+      protocol,
+      socket.remoteAddress ?? '',
+    );
   }
 
   private onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const stats = this.stats;
     stats.downstream_rq_http2_total.inc();
-    const stream = this.newStream(req, res, null);
+    const down = new NodeDownstream(req, res, null, NO_UPGRADE_HEAD, this);
+    const stream = this.newStream(down, req.method, req.url, req.socket as Socket, false);
+    stream.info.protocol = 'HTTP/2';
     const cfg = this.cfg;
     const raw = req.headers;
     const size = http2HeadSize(raw);
     if (size.count > cfg.maxHeadersCount || size.bytes > this.maxHeaderBytes) {
       stats.downstream_rq_too_large.inc();
-      stream.info.protocol = 'HTTP/2';
-      stream.start0();
       stream.sendLocalReply(431, '', 'http2.too_many_headers', ResponseFlag.DownstreamProtocolError);
       return;
     }
@@ -352,26 +449,38 @@ export class ConnectionManager implements StreamOwner {
     if (raw['content-length'] !== undefined) contentLength = Number(raw['content-length']);
     else if (req.stream.endAfterHeaders) contentLength = 0;
     const authority = String(raw[':authority'] ?? raw.host ?? '');
-    this.startStream(stream, req, headers, req.method, String(raw[':path'] ?? '/'), authority, contentLength);
+    this.startStream(
+      stream,
+      raw,
+      headers,
+      req.method,
+      String(raw[':path'] ?? '/'),
+      authority,
+      contentLength,
+      'HTTP/2',
+      req.socket.remoteAddress ?? '',
+    );
   }
 
   private newStream(
-    req: IncomingMessage | Http2ServerRequest,
-    res: ServerResponse | Http2ServerResponse,
-    up: Duplex | null,
+    down: DownstreamStream,
+    method: string,
+    url: string,
+    socket: Socket,
+    upgradeRequest: boolean,
   ): ActiveStream {
     const stats = this.stats;
     stats.downstream_rq_total.inc();
     stats.downstream_rq_active.inc();
-    const s = new ActiveStream(this, req, res, up);
+    const s = new ActiveStream(this, down, upgradeRequest);
     this.streams.add(s);
     const info = s.info;
     // As received, for %REQ(:METHOD)% / %REQ(:PATH)%: HTTP/1 header maps carry no pseudo-headers.
     // Both strings already exist on the request; this is two field stores.
-    info.requestMethod = req.method ?? '';
-    info.requestPath = req.url ?? '';
+    info.requestMethod = method;
+    info.requestPath = url;
     // The addresses are the connection's: formatted once per socket, not per request.
-    const sock = req.socket as Socket & { remoraAddrs?: readonly [string, string] };
+    const sock = socket as Socket & { remoraAddrs?: readonly [string, string] };
     let addrs = sock.remoraAddrs;
     if (addrs === undefined) {
       addrs = [`${sock.remoteAddress}:${sock.remotePort}`, `${sock.localAddress}:${sock.localPort}`];
@@ -384,20 +493,22 @@ export class ConnectionManager implements StreamOwner {
 
   private startStream(
     stream: ActiveStream,
-    req: IncomingMessage | Http2ServerRequest,
+    requestHeaders: IncomingHttpHeaders,
     headers: OutgoingHttpHeaders,
     method: string,
     rawPath: string,
     rawAuthority: string,
     contentLength: number,
+    protocol: string,
+    remoteAddress: string,
   ): void {
     let path = rawPath;
     let authority = rawAuthority;
     const cfg = this.cfg;
     const info = stream.info;
-    info.protocol = req.httpVersionMajor === 2 ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
-    info.requestHeaders = req.headers;
-    const upgrade = stripHopByHop(headers, stream.upgradeSocket === null ? NO_UPGRADES : cfg.upgradeTypes);
+    info.protocol = protocol;
+    info.requestHeaders = requestHeaders;
+    const upgrade = stripHopByHop(headers, stream.upgradeRequest ? cfg.upgradeTypes : NO_UPGRADES);
     if (headers.expect !== undefined && String(headers.expect).toLowerCase() === '100-continue') {
       // The codec already answered 100 Continue to the client (Envoy's default, proxy_100_continue
       // off); the upstream must not be asked again.
@@ -407,7 +518,7 @@ export class ConnectionManager implements StreamOwner {
       for (const name of Object.keys(headers)) if (name.includes('_')) delete headers[name];
     }
     const scheme = 'http';
-    const external = applyForwardingHeaders(headers, req.socket.remoteAddress ?? '', scheme, cfg);
+    const external = applyForwardingHeaders(headers, remoteAddress, scheme, cfg);
     info.requestId = requestIdOf(headers);
     if (external) {
       const internalOnly = cfg.routeTable.internalOnlyHeaders;
@@ -424,7 +535,6 @@ export class ConnectionManager implements StreamOwner {
     // Envoy rejects fragments and non-origin-form paths whatever the normalisation options.
     const n = normalizePath(path, this.pathOpts, method);
     if (!n.ok) {
-      stream.start0();
       if (n.location !== null) {
         // UNESCAPE_AND_REDIRECT: send the client to the unescaped path.
         stream.info.responseCodeDetails = n.details;
@@ -480,6 +590,11 @@ export class ConnectionManager implements StreamOwner {
         c.socket.end();
       }
     }
+    for (const c of this.codecConns) {
+      // Busy ones close after their response (it carries Connection: close).
+      if (c.idle) this.stats.downstream_cx_drain_close.inc();
+      c.close();
+    }
     for (const s of this.sessions) {
       this.stats.downstream_cx_drain_close.inc();
       goaway(s);
@@ -491,6 +606,7 @@ export class ConnectionManager implements StreamOwner {
     this.draining = true;
     for (const s of this.sniffing) s.destroy();
     for (const c of this.h1Conns.values()) c.socket.destroy();
+    for (const c of this.codecConns) c.destroy();
     for (const s of this.sessions) s.destroy();
   }
 }
@@ -506,3 +622,4 @@ function endBeforeData(this: Socket): void {
   this.destroy();
 }
 const NO_UPGRADES: readonly string[] = [];
+const MISSING_HOST: HeadProblem = { status: 400, details: 'http1.missing_host_header' };

@@ -1,11 +1,12 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import http2, { type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 
 /**
- * Per-connection bookkeeping of the connection manager: HTTP/1 requests in flight (for drain and
- * idle timeouts; Node keeps its own only for servers that listen themselves) and the last HTTP/2
- * stream accepted (for a graceful GOAWAY). Event handlers are module functions, not closures.
+ * Per-connection bookkeeping of the connection manager: HTTP/1 requests in flight on node:http
+ * connections (for drain and idle timeouts; node keeps its own only for servers that listen
+ * themselves; remora's own codec keeps its own) and the last HTTP/2 stream accepted (for a graceful
+ * GOAWAY). Event handlers are module functions, not closures.
  */
 export class H1Conn {
   inflight = 0;
@@ -44,8 +45,8 @@ export function goaway(s: ServerHttp2Session): void {
 }
 
 /** `Connection: upgrade` with an `Upgrade` token. */
-export function isUpgradeRequest(req: IncomingMessage): boolean {
-  const u = req.headers.upgrade;
-  const c = req.headers.connection;
+export function isUpgradeRequest(headers: IncomingHttpHeaders): boolean {
+  const u = headers.upgrade;
+  const c = headers.connection;
   return typeof u === 'string' && typeof c === 'string' && /(^|,)\s*upgrade\s*(,|$)/i.test(c);
 }

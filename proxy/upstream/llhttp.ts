@@ -25,6 +25,7 @@ export interface LlhttpParser {
 
 interface LlhttpCtor {
   new (): LlhttpParser;
+  readonly REQUEST: number;
   readonly RESPONSE: number;
   readonly kOnHeaders: number;
   readonly kOnHeadersComplete: number;
@@ -57,3 +58,42 @@ function load(): LlhttpCtor | null {
 
 export const HTTPParser: LlhttpCtor | null = load();
 export const llhttpAvailable = HTTPParser !== null;
+
+/**
+ * llhttp's method numbers (kOnHeadersComplete's `method`) → method names, for the server codec
+ * (proxy/http/h1/). `_http_common.methods` lists the names but is not indexed by number past the
+ * first gap in llhttp's numbering (QUERY is 46), so each name is parsed once at load to learn its
+ * number. Empty when the parser is unavailable.
+ */
+function probeMethods(P: LlhttpCtor | null): readonly string[] {
+  const table: string[] = [];
+  if (P === null) return table;
+  try {
+    const names = (createRequire(import.meta.url)('_http_common') as { methods?: unknown }).methods;
+    if (!Array.isArray(names)) return table;
+    const p = new P();
+    let seen = -1;
+    p[P.kOnHeaders] = noop;
+    p[P.kOnBody] = noop;
+    p[P.kOnMessageComplete] = noop;
+    p[P.kOnHeadersComplete] = (_a: number, _b: number, _h: unknown, method: number): number => {
+      seen = method;
+      return 0;
+    };
+    for (const name of names) {
+      if (typeof name !== 'string') continue;
+      p.initialize(P.REQUEST, {}, 0, 0);
+      seen = -1;
+      const r = p.execute(Buffer.from(`${name} / HTTP/1.1\r\nhost: x\r\n\r\n`, 'latin1'));
+      if (typeof r === 'number' && seen >= 0 && seen < 1024) table[seen] = name;
+    }
+    p.close();
+  } catch {
+    return [];
+  }
+  return table;
+}
+
+function noop(): void {}
+
+export const requestMethods: readonly string[] = probeMethods(HTTPParser);

@@ -29,47 +29,124 @@ function newResponse<T>(type: ResourceType<T, unknown>, reuse: boolean): Decoded
   return { updates: [], errors: [], reuse: reuse && type.reuseUnchanged === true ? new Map() : null };
 }
 
-/** SotW: each Any is the resource itself or an envoy.service.discovery.v3.Resource wrapping it. */
+/**
+ * Decodes a response's resources in slices, so that a big one (10,000 clusters: decode, validate and
+ * translate take a few hundred milliseconds) does not hold the event loop: between slices the
+ * process serves traffic and the xDS client reads the next responses (an EDS update need not wait
+ * for a big CDS; see docs/xds.md). `run(deadline)` works until the deadline and says whether it
+ * finished; the result is the same as decoding in one go.
+ */
+export class ResourceDecoder<T> {
+  readonly result: DecodedResponse<T>;
+  private next = 0;
+  private readonly seen = new Set<string>();
+
+  private constructor(
+    private readonly type: ResourceType<T, unknown>,
+    private readonly count: number,
+    private readonly decodeAt: (i: number, d: ResourceDecoder<T>) => void,
+    reuse: boolean,
+  ) {
+    this.result = newResponse(type, reuse);
+  }
+
+  /** SotW: each Any is the resource itself or an envoy.service.discovery.v3.Resource wrapping it. */
+  static sotw<T>(
+    type: ResourceType<T, unknown>,
+    resources: readonly AnyMessage[],
+    versionInfo: string,
+    previous: ReuseCache<T> | null = null,
+  ): ResourceDecoder<T> {
+    return new ResourceDecoder(
+      type,
+      resources.length,
+      (i, d) => {
+        const any = resources[i];
+        if (any.type_url !== RESOURCE_WRAPPER_TYPE_URL) {
+          d.one(any, '', versionInfo, `resources[${i}]`, previous);
+          return;
+        }
+        let wrapper: ResourceMessage;
+        try {
+          wrapper = decodeResourceWrapper(any.value);
+        } catch (err) {
+          d.result.errors.push(
+            `resources[${i}]: cannot decode ${RESOURCE_WRAPPER_TYPE_URL}: ${messageOf(err)}`,
+          );
+          return;
+        }
+        d.one(wrapper.resource, wrapper.name, versionInfo, `resources[${i}].resource`, previous);
+      },
+      true,
+    );
+  }
+
+  /** Delta: each entry is a Resource carrying its own name and version. */
+  static delta<T>(type: ResourceType<T, unknown>, resources: readonly ResourceMessage[]): ResourceDecoder<T> {
+    // A delta response carries only what changed: nothing to gain from reusing by bytes.
+    return new ResourceDecoder(
+      type,
+      resources.length,
+      (i, d) => {
+        const r = resources[i];
+        d.one(r.resource, r.name, r.version, `resources[${i}].resource`, null);
+      },
+      false,
+    );
+  }
+
+  get done(): boolean {
+    return this.next >= this.count;
+  }
+
+  /**
+   * Decodes until every resource is done or performance.now() passes `deadline` (checked every
+   * few resources: one resource takes microseconds). Returns true when finished.
+   */
+  run(deadline = Number.POSITIVE_INFINITY): boolean {
+    const end = this.count;
+    while (this.next < end) {
+      const stop = Math.min(end, this.next + SLICE_CHECK_EVERY);
+      for (; this.next < stop; this.next++) this.decodeAt(this.next, this);
+      if (this.next < end && performance.now() >= deadline) return false;
+    }
+    return true;
+  }
+
+  private one(
+    any: AnyMessage | null,
+    wrapperName: string,
+    version: string,
+    path: string,
+    previous: ReuseCache<T> | null,
+  ): void {
+    decodeOne(this.type, any, wrapperName, version, path, this.seen, this.result, previous);
+  }
+}
+
+/** Resources decoded between two looks at the clock. */
+const SLICE_CHECK_EVERY = 32;
+
+/** SotW, in one go (snapshots, tests). */
 export function decodeSotwResources<T>(
   type: ResourceType<T, unknown>,
   resources: readonly AnyMessage[],
   versionInfo: string,
   previous: ReuseCache<T> | null = null,
 ): DecodedResponse<T> {
-  const out = newResponse(type, true);
-  const seen = new Set<string>();
-  for (let i = 0; i < resources.length; i++) {
-    const any = resources[i];
-    if (any.type_url === RESOURCE_WRAPPER_TYPE_URL) {
-      let wrapper: ResourceMessage;
-      try {
-        wrapper = decodeResourceWrapper(any.value);
-      } catch (err) {
-        out.errors.push(`resources[${i}]: cannot decode ${RESOURCE_WRAPPER_TYPE_URL}: ${messageOf(err)}`);
-        continue;
-      }
-      const path = `resources[${i}].resource`;
-      decodeOne(type, wrapper.resource, wrapper.name, versionInfo, path, seen, out, previous);
-    } else {
-      decodeOne(type, any, '', versionInfo, `resources[${i}]`, seen, out, previous);
-    }
-  }
-  return out;
+  const d = ResourceDecoder.sotw(type, resources, versionInfo, previous);
+  d.run();
+  return d.result;
 }
 
-/** Delta: each entry is a Resource carrying its own name and version. */
+/** Delta, in one go (snapshots, tests). */
 export function decodeDeltaResources<T>(
   type: ResourceType<T, unknown>,
   resources: readonly ResourceMessage[],
 ): DecodedResponse<T> {
-  // A delta response carries only what changed: nothing to gain from reusing by bytes.
-  const out = newResponse(type, false);
-  const seen = new Set<string>();
-  for (let i = 0; i < resources.length; i++) {
-    const r = resources[i];
-    decodeOne(type, r.resource, r.name, r.version, `resources[${i}].resource`, seen, out, null);
-  }
-  return out;
+  const d = ResourceDecoder.delta(type, resources);
+  d.run();
+  return d.result;
 }
 
 function decodeOne<T>(

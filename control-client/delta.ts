@@ -4,8 +4,14 @@
  * the resources already held (initial_resource_versions) so the server can skip unchanged ones.
  * ACK and NACK carry only the response nonce (and error_detail for a NACK).
  */
-import { decodeDeltaResources } from './decode.js';
-import { type AdsProtocol, nackMessage, type ProtocolHost } from './protocol.js';
+import { type DecodedResponse, ResourceDecoder } from './decode.js';
+import {
+  type AdsProtocol,
+  ackAfter,
+  decodeThenConclude,
+  nackMessage,
+  type ProtocolHost,
+} from './protocol.js';
 import { WILDCARD } from './resource-type.js';
 import type { TypeState } from './type-state.js';
 import { type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, STATUS_INVALID_ARGUMENT } from './wire.js';
@@ -55,16 +61,30 @@ export class DeltaProtocol implements AdsProtocol {
     this.host.send(this.request(state, subscribe, unsubscribe, {}, ''));
   }
 
-  handleResponse(response: object): void {
+  handleResponse(response: object): Promise<void> | null {
     const res = response as DeltaDiscoveryResponse;
     const state = this.host.state(res.type_url);
     if (state === undefined) {
       this.host.unknownType(res.type_url);
-      return;
+      return null;
     }
-    state.nonce = res.nonce;
     state.stats.update_attempt++;
-    const decoded = decodeDeltaResources(state.type, res.resources);
+    return decodeThenConclude(
+      this.host,
+      ResourceDecoder.delta(state.type, res.resources),
+      (decoded, stream) => this.conclude(state, res, decoded, stream),
+    );
+  }
+
+  /** Accepts (apply, then ACK) or rejects (NACK) a decoded response. */
+  private conclude(
+    state: TypeState<unknown>,
+    res: DeltaDiscoveryResponse,
+    decoded: DecodedResponse<unknown>,
+    stream: number,
+  ): Promise<void> | null {
+    if (this.host.streamId() !== stream) return null;
+    state.nonce = res.nonce;
     if (decoded.errors.length > 0) {
       state.stats.update_rejected++;
       state.stats.last_error = nackMessage(decoded.errors);
@@ -79,21 +99,25 @@ export class DeltaProtocol implements AdsProtocol {
         nonce: res.nonce,
         errors: decoded.errors,
       });
-      return;
+      return null;
     }
     state.stats.update_success++;
     state.stats.version_text = res.system_version_info;
     state.stats.update_time = Date.now();
     state.stats.last_error = '';
-    state.apply(decoded.updates, res.removed_resources, false);
-    this.host.send(this.request(state, [], [], {}, res.nonce));
-    this.host.responseProcessed({
-      typeUrl: res.type_url,
-      accepted: true,
-      version: res.system_version_info,
-      nonce: res.nonce,
-      errors: [],
-    });
+    const applying = state.apply(decoded.updates, res.removed_resources, false);
+    const ack = (): void => {
+      if (this.host.streamId() !== stream) return;
+      this.host.send(this.request(state, [], [], {}, res.nonce));
+      this.host.responseProcessed({
+        typeUrl: res.type_url,
+        accepted: true,
+        version: res.system_version_info,
+        nonce: res.nonce,
+        errors: [],
+      });
+    };
+    return ackAfter(applying, ack);
   }
 
   private request(

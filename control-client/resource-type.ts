@@ -31,6 +31,14 @@ export interface ResourceType<T, Raw = unknown> {
    * whose inline routes are checked against the clusters present).
    */
   readonly reuseUnchanged?: boolean;
+  /**
+   * Responses of this type may be processed while a response of another type is still being
+   * decoded or applied (in slices), instead of in stream order behind it. True for EDS: an
+   * assignment only updates clusters already known, and a cluster being built takes the latest
+   * assignment when it is installed, so an endpoint change never waits for a big CDS and never
+   * depends on it. Responses of one type are always processed in order.
+   */
+  readonly independentOfOtherTypes?: boolean;
 }
 
 export type ValidationResult<T> = { readonly value: T } | { readonly errors: readonly string[] };
@@ -53,8 +61,13 @@ export interface ResourceWatcher<T> {
    * Called once after each group of onUpdate/onDoesNotExist calls delivered together (one
    * response, one timeout, one replay), for watchers that heard something in it. Lets a consumer
    * rebuild once per response (10,000 clusters → one snapshot swap), not once per resource.
+   *
+   * A watcher that applies a big batch in slices returns a promise: the client then sends the ACK
+   * when it settles (the control plane learns the config is in place, not merely received), the
+   * next response of the same type waits for it, and so do responses of the other types unless
+   * their type says `independentOfOtherTypes`.
    */
-  onBatchEnd?(): void;
+  onBatchEnd?(): void | Promise<void>;
 }
 
 /** The name that subscribes to every resource of a type (LDS, CDS). */

@@ -3,8 +3,14 @@
  * of subscribed names, the last accepted version_info and the nonce of the last response; an ACK
  * echoes the new version_info, a NACK keeps the previous one and adds error_detail.
  */
-import { decodeSotwResources } from './decode.js';
-import { type AdsProtocol, nackMessage, type ProtocolHost } from './protocol.js';
+import { type DecodedResponse, ResourceDecoder } from './decode.js';
+import {
+  type AdsProtocol,
+  ackAfter,
+  decodeThenConclude,
+  nackMessage,
+  type ProtocolHost,
+} from './protocol.js';
 import { WILDCARD } from './resource-type.js';
 import type { TypeState } from './type-state.js';
 import { type DiscoveryRequest, type DiscoveryResponse, STATUS_INVALID_ARGUMENT } from './wire.js';
@@ -21,16 +27,32 @@ export class SotwProtocol implements AdsProtocol {
     this.host.send(this.request(state, null));
   }
 
-  handleResponse(response: object): void {
+  handleResponse(response: object): Promise<void> | null {
     const res = response as DiscoveryResponse;
     const state = this.host.state(res.type_url);
     if (state === undefined) {
       this.host.unknownType(res.type_url);
-      return;
+      return null;
     }
-    state.nonce = res.nonce;
     state.stats.update_attempt++;
-    const decoded = decodeSotwResources(state.type, res.resources, res.version_info, state.reuse);
+    return decodeThenConclude(
+      this.host,
+      ResourceDecoder.sotw(state.type, res.resources, res.version_info, state.reuse),
+      (decoded, stream) => this.conclude(state, res, decoded, stream),
+    );
+  }
+
+  /** Accepts (apply, then ACK) or rejects (NACK) a decoded response. */
+  private conclude(
+    state: TypeState<unknown>,
+    res: DiscoveryResponse,
+    decoded: DecodedResponse<unknown>,
+    stream: number,
+  ): Promise<void> | null {
+    if (this.host.streamId() !== stream) return null;
+    // The nonce moves only now: a subscription change sent while this response was being decoded
+    // carried the previous one, so the server did not take it for an answer to this response.
+    state.nonce = res.nonce;
     if (decoded.errors.length > 0) {
       state.stats.update_rejected++;
       state.stats.last_error = nackMessage(decoded.errors);
@@ -44,7 +66,7 @@ export class SotwProtocol implements AdsProtocol {
         nonce: res.nonce,
         errors: decoded.errors,
       });
-      return;
+      return null;
     }
     state.versionInfo = res.version_info;
     state.stats.update_success++;
@@ -52,15 +74,20 @@ export class SotwProtocol implements AdsProtocol {
     state.stats.update_time = Date.now();
     state.stats.last_error = '';
     state.reuse = decoded.reuse;
-    state.apply(decoded.updates, [], state.type.allResourcesRequiredInSotW);
-    this.host.send(this.request(state, null));
-    this.host.responseProcessed({
-      typeUrl: res.type_url,
-      accepted: true,
-      version: res.version_info,
-      nonce: res.nonce,
-      errors: [],
-    });
+    const applying = state.apply(decoded.updates, [], state.type.allResourcesRequiredInSotW);
+    const ack = (): void => {
+      // After a reconnect the new stream's first request already carries this version.
+      if (this.host.streamId() !== stream) return;
+      this.host.send(this.request(state, null));
+      this.host.responseProcessed({
+        typeUrl: res.type_url,
+        accepted: true,
+        version: res.version_info,
+        nonce: res.nonce,
+        errors: [],
+      });
+    };
+    return ackAfter(applying, ack);
   }
 
   private request(state: TypeState<unknown>, errors: readonly string[] | null): DiscoveryRequest {

@@ -153,8 +153,16 @@ export class TypeState<T> {
    * Applies an accepted response. `updates` carries only resources that passed validation; a name
    * nobody subscribes to is ignored. `complete` (SotW for LDS/CDS) means every resource of the
    * type is in the response, so cached or subscribed names absent from it no longer exist.
+   *
+   * Returns null when every watcher finished with the batch, or a promise when one is still
+   * applying it (its onBatchEnd returned a promise): the caller holds the ACK until it settles, and
+   * the wildcard's initial fetch counts as done only then, so readiness waits for the commit.
    */
-  apply(updates: readonly DecodedUpdate<T>[], removed: readonly string[], complete: boolean): void {
+  apply(
+    updates: readonly DecodedUpdate<T>[],
+    removed: readonly string[],
+    complete: boolean,
+  ): Promise<void> | null {
     const present = complete ? new Set<string>() : null;
     for (const u of updates) {
       if (!this.interestedIn(u.name)) continue;
@@ -186,12 +194,17 @@ export class TypeState<T> {
       // does-not-exist timer decides for it.
       for (const name of [...this.cache.keys()]) if (!present.has(name)) this.remove(name);
     }
-    this.endBatch();
+    const pending = this.endBatch();
     const wildcard = this.subscriptions.get(WILDCARD);
-    if (wildcard) {
-      this.clearTimer(wildcard);
-      this.resolve(wildcard);
+    if (wildcard) this.clearTimer(wildcard);
+    const resolveWildcard = (): void => {
+      if (wildcard !== undefined && this.subscriptions.get(WILDCARD) === wildcard) this.resolve(wildcard);
+    };
+    if (pending === null) {
+      resolveWildcard();
+      return null;
     }
+    return pending.then(resolveWildcard);
   }
 
   /** A response was NACKed: nothing changes, watchers hear the errors, startup stops waiting on it. */
@@ -275,18 +288,28 @@ export class TypeState<T> {
     }
   }
 
-  /** Ends a batch of callbacks: each watcher that heard something gets one onBatchEnd. */
-  private endBatch(): void {
-    if (this.touched.size === 0) return;
+  /**
+   * Ends a batch of callbacks: each watcher that heard something gets one onBatchEnd. Returns a
+   * promise when some watcher is still applying the batch (a failure there is the watcher's, as a
+   * throw would be: reported, and the batch counts as ended).
+   */
+  private endBatch(): Promise<void> | null {
+    if (this.touched.size === 0) return null;
     const watchers = [...this.touched];
     this.touched.clear();
+    let waits: Promise<void>[] | null = null;
     for (const w of watchers) {
       try {
-        w.onBatchEnd?.();
+        const r = w.onBatchEnd?.();
+        if (r instanceof Promise) {
+          waits ??= [];
+          waits.push(r.catch((err: unknown) => this.watcherThrew(err)));
+        }
       } catch (err) {
         this.watcherThrew(err);
       }
     }
+    return waits === null ? null : Promise.all(waits).then(() => {});
   }
 
   private tellError(w: ResourceWatcher<T>, errors: readonly string[]): void {

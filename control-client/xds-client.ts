@@ -96,6 +96,15 @@ export class XdsClient {
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private flushScheduled = false;
+  /** Counts streams: a response still being processed when it changed is dropped (see ProtocolHost). */
+  private streamSeq = 0;
+  /**
+   * Responses waiting while an earlier one is still processed (in slices, or applied by a watcher
+   * that returned a promise). One lane in stream order for most types; a lane of its own for each
+   * type that is independentOfOtherTypes (EDS), so it never waits behind a big CDS.
+   */
+  private readonly lanes = new Map<string, object[]>();
+  private readonly busyLanes = new Set<string>();
 
   constructor(private readonly options: XdsClientOptions) {
     this.hooks = options.hooks ?? {};
@@ -109,6 +118,7 @@ export class XdsClient {
       nodeForRequest: () => this.nodeForRequest(),
       unknownType: (typeUrl) => this.warn(`response for unsubscribed type ${typeUrl} ignored`),
       responseProcessed: (outcome) => this.hooks.onResponse?.(outcome),
+      streamId: () => this.streamSeq,
     };
     this.protocol = options.api_type === 'DELTA_GRPC' ? new DeltaProtocol(host) : new SotwProtocol(host);
     const Ctor = makeGenericClientConstructor(adsServiceDefinition(), 'AggregatedDiscoveryService');
@@ -216,6 +226,8 @@ export class XdsClient {
     for (const state of this.types.values()) state.dispose();
     const call = this.call;
     this.call = null;
+    this.streamSeq++;
+    this.lanes.clear();
     call?.cancel();
     this.grpcClient.close();
     this.setConnected(false);
@@ -257,6 +269,9 @@ export class XdsClient {
     )[this.protocol.method];
     const call = grpcMethod.call(this.grpcClient, metadata, callOptions);
     this.call = call;
+    this.streamSeq++;
+    // What the old stream sent and we had not processed yet is moot: the new stream asks again.
+    this.lanes.clear();
     this.nodeSentOnStream = false;
     if (this.protocol instanceof DeltaProtocol) this.protocol.streamStarted();
     call.on('data', (msg: object) => this.onData(call, msg));
@@ -282,16 +297,47 @@ export class XdsClient {
     // The stream works: the next failure starts the backoff from the beginning again.
     this.backoff.reset();
     this.setConnected(true);
-    try {
-      this.protocol.handleResponse(msg);
-    } catch (err) {
-      this.warn(`failed to process a response: ${messageOf(err)}`);
+    const typeUrl = (msg as { type_url?: string }).type_url ?? '';
+    const lane = this.types.get(typeUrl)?.type.independentOfOtherTypes === true ? typeUrl : '';
+    let queue = this.lanes.get(lane);
+    if (queue === undefined) {
+      queue = [];
+      this.lanes.set(lane, queue);
+    }
+    queue.push(msg);
+    if (!this.busyLanes.has(lane)) this.drainLane(lane);
+  }
+
+  /** Processes a lane's responses in order, synchronously until one needs more than a slice. */
+  private drainLane(lane: string): void {
+    for (;;) {
+      const queue = this.lanes.get(lane);
+      const msg = queue?.shift();
+      if (msg === undefined) return;
+      let pending: Promise<void> | null = null;
+      try {
+        pending = this.protocol.handleResponse(msg);
+      } catch (err) {
+        this.warn(`failed to process a response: ${messageOf(err)}`);
+      }
+      if (pending !== null) {
+        this.busyLanes.add(lane);
+        pending
+          .catch((err: unknown) => this.warn(`failed to process a response: ${messageOf(err)}`))
+          .finally(() => {
+            this.busyLanes.delete(lane);
+            if (!this.closed) this.drainLane(lane);
+          });
+        return;
+      }
     }
   }
 
   private onStreamEnd(call: AnyStream, status: StatusObject): void {
     if (call !== this.call) return;
     this.call = null;
+    this.streamSeq++;
+    this.lanes.clear();
     if (this.closed) return;
     // Half-close our side too, so the old HTTP/2 stream is released.
     call.end();

@@ -79,25 +79,62 @@ export class ClusterManager implements ClusterLookup {
 
   /** Adds a cluster or replaces one of the same name (kept as is when the model is equal). */
   addOrUpdate(model: ClusterModel): ClusterChange {
+    const staged = this.stage(model);
+    return staged === null ? 'unchanged' : this.install(staged);
+  }
+
+  /**
+   * Builds the cluster for `model` without installing it (null when the installed one has an equal
+   * model): lookups do not see it, and it starts nothing that outside code would notice (see
+   * ManagedCluster's startNow). A CDS update builds its clusters this way in slices, then installs
+   * them all in one turn, so routing sees the cluster set change at once. Throws for a discovery
+   * type that is not registered.
+   */
+  stage(model: ClusterModel): ManagedCluster | null {
+    // A name removed earlier this turn must start from zero: drop its old stats before new ones.
     if (this.statsToForget.has(model.name)) this.flushForgottenStats();
     const old = this.clusters.get(model.name);
-    if (old !== undefined && clusterModelsEqual(old.model, model)) return 'unchanged';
+    if (old !== undefined && clusterModelsEqual(old.model, model)) return null;
     const discovery = model.type === 'EDS' ? null : this.discoveries.get(model.type);
     if (discovery === undefined) {
       const issues = new Issues();
       issues.error(`clusters.${model.name}.type`, `cluster type ${model.type} is not supported`);
       issues.throwIfErrors(`cluster ${model.name}`);
     }
+    const c = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, null, null, false);
+    // Fully built now when that is invisible (a new STATIC cluster): the install is then a map set.
+    if (old === undefined && this.loadStats === null && c.startsQuietly) c.start(null, null);
+    return c;
+  }
+
+  /**
+   * Installs a cluster from stage(): it replaces the one of its name, whose pools drain. If the
+   * installed one is by now equal to it (installed meanwhile), the staged one is dropped instead.
+   */
+  install(staged: ManagedCluster): ClusterChange {
+    const name = staged.name;
+    this.statsToForget.delete(name);
+    const old = this.clusters.get(name);
+    if (old !== undefined && clusterModelsEqual(old.model, staged.model)) {
+      staged.destroy();
+      return 'unchanged';
+    }
     // An updated cluster keeps its load counters (same name), so reports continue across CDS updates.
-    const load = this.loadStats === null ? null : this.loadStats.cluster(model.name, model.edsServiceName);
+    const load = this.loadStats === null ? null : this.loadStats.cluster(name, staged.model.edsServiceName);
     // Hosts kept by the update keep their health (active check flags, outlier ejections), as in Envoy.
-    const fresh = new ManagedCluster(model, this.stats, discovery?.create(model) ?? null, load, old ?? null);
-    this.clusters.set(model.name, fresh);
-    if (this.healthEvents !== null)
-      logHealthEvents(fresh.health, this.healthEvents.child({ cluster: model.name }));
+    staged.start(load, old ?? null);
+    this.clusters.set(name, staged);
+    if (this.healthEvents !== null && staged.health !== null)
+      logHealthEvents(staged.health, this.healthEvents.child({ cluster: name }));
     if (old === undefined) return 'added';
     old.drain();
     return 'updated';
+  }
+
+  /** A staged cluster that will not be installed: closed, and its stats dropped if nothing else owns them. */
+  discard(staged: ManagedCluster): void {
+    staged.destroy();
+    if (this.clusters.get(staged.name) === undefined) this.forgetStats(staged.name);
   }
 
   /** Removes a cluster; its pools drain. False when there was none by that name. */

@@ -25,6 +25,11 @@ export interface HostDiscovery {
   start(sink: DiscoverySink): void;
   /** Stops timers and ignores answers still in flight. */
   stop(): void;
+  /**
+   * True when start() only pushes a fixed host list, synchronously, and starts nothing (no timers,
+   * no I/O): STATIC. A cluster built off to the side (a CDS update in slices) may then start early.
+   */
+  readonly synchronous?: boolean;
 }
 
 export interface ClusterDiscoveryFactory {

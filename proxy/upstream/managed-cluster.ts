@@ -44,8 +44,11 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   readonly connectTimeoutMs: number;
   /** Resolves once the first host list arrived (or discovery reported its first failure). */
   readonly initialized: Promise<void>;
-  /** Outlier detection and active health checks (proxy/upstream/health/); null when neither is set. */
-  readonly health: ClusterHealth | null;
+  /**
+   * Outlier detection and active health checks (proxy/upstream/health/); null when neither is set
+   * (and until start()).
+   */
+  health: ClusterHealth | null = null;
   /** track_cluster_stats.per_endpoint_stats (read by the admin /stats view, not per request). */
   readonly perEndpointStats: boolean;
 
@@ -57,6 +60,10 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   private markInitialized!: () => void;
   private isInitialized = false;
   private stopped = false;
+  private started = false;
+  private readonly store: StatsStore;
+  /** Load reporting (LRS): this cluster's per-locality counters; null when the proxy reports none. */
+  private loadStats: ClusterLoadStats | null = null;
   /** Host.key → host, for the stateful session override (LbContext.overrideHost). */
   private byKey = new Map<string, Host>();
   /** Locality weights of the latest assignment (locality-weighted balancing only). */
@@ -75,27 +82,46 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     store: StatsStore,
     private readonly discovery: HostDiscovery | null,
     /** Load reporting (LRS): this cluster's per-locality counters; null when the proxy reports none. */
-    private readonly loadStats: ClusterLoadStats | null = null,
+    loadStats: ClusterLoadStats | null = null,
     /** The cluster of the same name this one replaces; its hosts' health carries over. */
     previous: ManagedCluster | null = null,
+    /**
+     * False builds the cluster without starting it (a CDS update built in slices, off to the side):
+     * no health checking, no discovery, no load counters until start(). Nothing outside the object
+     * changes except its stats, which exist by name.
+     */
+    startNow = true,
   ) {
     this.name = model.name;
     this.stats = new ClusterStats(store, model.name);
+    this.store = store;
     this.protocol = model.protocol;
     this.connectTimeoutMs = model.connectTimeoutMs;
     this.perEndpointStats = model.perEndpointStats === true;
     this.localityWeights = localityWeightsOf(model.loadAssignment);
     this.cb = new PriorityBreakers(this, model.circuitBreakers);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
+    this.initialized = new Promise((r) => {
+      this.markInitialized = r;
+    });
+    if (startNow) this.start(loadStats, previous);
+  }
+
+  /**
+   * Starts what a built cluster runs: health checking, then discovery (its first host list ends
+   * warm-up). Runs once. `previous` is the cluster this one replaces (its hosts' health carries over).
+   */
+  start(loadStats: ClusterLoadStats | null, previous: ManagedCluster | null): void {
+    if (this.started) return;
+    this.started = true;
+    this.loadStats = loadStats;
     if (previous !== null && previous.hosts.length > 0) {
       const carried = new Map<string, Host>();
       for (const h of previous.hosts) carried.set(identity(h), h);
       this.carried = carried;
       this.previousHealth = previous.health;
     }
-    this.initialized = new Promise((r) => {
-      this.markInitialized = r;
-    });
+    const model = this.model;
     this.health = ClusterHealth.attach(
       {
         name: model.name,
@@ -103,10 +129,25 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
         healthChecks: model.healthChecks ?? [],
       },
       this,
-      store,
+      this.store,
     );
-    if (discovery === null) this.finishInit();
-    else discovery.start(this);
+    if (this.discovery === null) this.finishInit();
+    else this.discovery.start(this);
+  }
+
+  /**
+   * Whether start() may run before the cluster is installed without anything outside it noticing:
+   * no health checking or load reporting to set up, nothing to carry over, and a discovery that
+   * only hands over a fixed host list (STATIC). Building such a cluster completely in a slice
+   * leaves the commit a map assignment.
+   */
+  get startsQuietly(): boolean {
+    const m = this.model;
+    return (
+      this.discovery?.synchronous === true &&
+      (m.outlierDetection ?? null) === null &&
+      (m.healthChecks ?? []).length === 0
+    );
   }
 
   // --- UpstreamCluster (data path) ---

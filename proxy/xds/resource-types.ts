@@ -198,6 +198,10 @@ export function endpointType(): ResourceType<EndpointResource, DecodedResource> 
     typeUrl: ENDPOINT_TYPE_URL,
     allResourcesRequiredInSotW: false,
     reuseUnchanged: true,
+    // An assignment updates clusters already installed or warming; one being built by a CDS still
+    // in progress reads the latest assignment when it is committed (cluster-sync.ts). So EDS need
+    // not wait behind a big CDS.
+    independentOfOtherTypes: true,
     decode: decoder('envoy.config.endpoint.v3.ClusterLoadAssignment'),
     name: nameField('cluster_name'),
     validate(raw) {

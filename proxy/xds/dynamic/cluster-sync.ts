@@ -10,10 +10,11 @@
  * in one map assignment, the old one's pools drain; a removed one drains. EDS subscriptions follow
  * the clusters: one per service name, released when no cluster names it any more.
  */
-import type { ResourceType, XdsClient } from '../../../control-client/index.js';
+import { type ResourceType, runInSlices, type XdsClient } from '../../../control-client/index.js';
 import type { LoadAssignmentModel } from '../../model/cluster.js';
 import type { StatsStore } from '../../observability/stats.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
+import type { ManagedCluster } from '../../upstream/managed-cluster.js';
 import { EMPTY_LOAD_ASSIGNMENT } from '../cluster-load-assignment.js';
 import type { ClusterResource, DecodedResource, EndpointResource } from '../resource-types.js';
 
@@ -67,38 +68,83 @@ export class ClusterSync {
     this.edsWatches.clear();
   }
 
-  private applyCds(): void {
+  /**
+   * Applies one CDS batch in two steps (docs/xds.md, "Scale"). Build: the new and changed clusters
+   * are constructed off to the side in slices of a few milliseconds, so traffic and EDS updates
+   * (which the xDS client lets through meanwhile) are not held up by a 10,000-cluster CDS. Commit:
+   * in one turn every cluster is installed and every removal made, so routing never sees half of
+   * the update; each EDS cluster takes its endpoints as they are at the commit, so an EDS update
+   * that arrived during the build is not lost. The client sends the ACK after the commit, and the
+   * next CDS response waits for it, so at most one build is in progress.
+   */
+  private applyCds(): Promise<void> | undefined {
+    const batch = [...this.pendingCds];
+    this.pendingCds.clear();
     const cm = this.deps.clusterManager;
-    for (const [name, v] of this.pendingCds) {
+    const staged = new Map<string, ManagedCluster>();
+    let i = 0;
+    const build = (deadline: number): boolean => {
+      for (; i < batch.length; i++) {
+        if ((i & 15) === 0 && i > 0 && performance.now() >= deadline) return false;
+        const v = batch[i][1];
+        // Removals need no building; an EDS cluster without endpoints yet will warm instead.
+        if (v === null || (v.model.type === 'EDS' && !this.assignments.has(v.model.edsServiceName))) continue;
+        try {
+          const c = cm.stage(v.model);
+          if (c !== null) staged.set(v.model.name, c);
+        } catch {
+          // install() tries again in the commit and reports it there.
+        }
+      }
+      return true;
+    };
+    const building = runInSlices(build);
+    if (building === null) {
+      this.commitCds(batch, staged);
+      return undefined;
+    }
+    return building.then(() => this.commitCds(batch, staged));
+  }
+
+  private commitCds(
+    batch: ReadonlyArray<[string, ClusterResource | null]>,
+    staged: ReadonlyMap<string, ManagedCluster>,
+  ): void {
+    for (const [name, v] of batch) {
       if (v === null) {
         this.warming.delete(name);
-        if (this.active.delete(name)) cm.remove(name);
+        if (this.active.delete(name)) this.deps.clusterManager.remove(name);
         continue;
       }
+      const built = staged.get(name);
       if (v.model.type !== 'EDS') {
-        this.install(v, null);
+        this.install(v, null, built);
         continue;
       }
       const service = v.model.edsServiceName;
       this.watchEds(service);
       const a = this.assignments.get(service);
-      if (a !== undefined) this.install(v, a);
-      else this.warming.set(name, v);
+      if (a !== undefined) this.install(v, a, built);
+      else {
+        // Its endpoints were known when it was built but not any more: it warms like a new one.
+        if (built !== undefined) this.deps.clusterManager.discard(built);
+        this.warming.set(name, v);
+      }
     }
-    this.pendingCds.clear();
     this.releaseUnusedEds();
     this.deps.changed();
   }
 
-  private install(v: ClusterResource, assignment: LoadAssignmentModel | null): void {
+  /** Installs a cluster (built now, or earlier by stage()), with its endpoints if it is an EDS one. */
+  private install(v: ClusterResource, assignment: LoadAssignmentModel | null, built?: ManagedCluster): void {
     const name = v.model.name;
     this.warming.delete(name);
+    const cm = this.deps.clusterManager;
     try {
-      const change = this.deps.clusterManager.addOrUpdate(v.model);
+      const change = built === undefined ? cm.addOrUpdate(v.model) : cm.install(built);
       // A new EDS cluster starts empty: give it its endpoints in the same turn, before any request
       // can pick it. An unchanged one already has them.
-      if (assignment !== null && change !== 'unchanged')
-        this.deps.clusterManager.get(name)?.updateEndpoints(assignment);
+      if (assignment !== null && change !== 'unchanged') cm.get(name)?.updateEndpoints(assignment);
       this.active.set(name, { resource: v, lastUpdatedMs: Date.now() });
     } catch (err) {
       // Validation accepted it, so this is a bug; keep serving the rest.

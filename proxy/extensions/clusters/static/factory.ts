@@ -8,6 +8,7 @@ import {
 
 /** `type: STATIC`: the hosts are the load_assignment's endpoints (IP addresses), fixed for the cluster's life. */
 class StaticDiscovery implements HostDiscovery {
+  readonly synchronous = true;
   constructor(private readonly model: ClusterModel) {}
   start(sink: DiscoverySink): void {
     sink.setHosts(hostsFromAssignment(this.model.loadAssignment));

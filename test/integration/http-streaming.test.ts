@@ -210,10 +210,10 @@ describe.each([['production pool']])('bodies stream with backpressure (%s)', (wh
       stats,
     );
     try {
-      const res = await request(p2, { path: '/slow', headers: { 'x-envoy-upstream-rq-timeout-ms': '80' } });
+      const res = await request(p2, { path: '/slow', headers: { 'x-envoy-upstream-rq-timeout-ms': '300' } });
       expect(res.status).toBe(504);
       expect(seen[0]['x-envoy-upstream-rq-timeout-ms']).toBeUndefined();
-      expect(seen[0]['x-envoy-expected-rq-timeout-ms']).toBe('80');
+      expect(seen[0]['x-envoy-expected-rq-timeout-ms']).toBe('300');
     } finally {
       l2.forceClose();
       c2.destroy();

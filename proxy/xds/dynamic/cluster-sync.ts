@@ -46,6 +46,8 @@ export class ClusterSync {
   private readonly pendingCds = new Map<string, ClusterResource | null>();
   private readonly pendingEds = new Set<string>();
   private cancelCds: (() => void) | null = null;
+  /** stop() ran: a CDS build still in progress is thrown away instead of committed. */
+  private stopped = false;
 
   constructor(private readonly deps: ClusterSyncDeps) {}
 
@@ -63,6 +65,7 @@ export class ClusterSync {
   }
 
   stop(): void {
+    this.stopped = true;
     this.cancelCds?.();
     for (const c of this.edsWatches.values()) c();
     this.edsWatches.clear();
@@ -84,6 +87,7 @@ export class ClusterSync {
     const staged = new Map<string, ManagedCluster>();
     let i = 0;
     const build = (deadline: number): boolean => {
+      if (this.stopped) return true;
       for (; i < batch.length; i++) {
         if ((i & 15) === 0 && i > 0 && performance.now() >= deadline) return false;
         const v = batch[i][1];
@@ -110,6 +114,10 @@ export class ClusterSync {
     batch: ReadonlyArray<[string, ClusterResource | null]>,
     staged: ReadonlyMap<string, ManagedCluster>,
   ): void {
+    if (this.stopped) {
+      for (const c of staged.values()) this.deps.clusterManager.discard(c);
+      return;
+    }
     for (const [name, v] of batch) {
       if (v === null) {
         this.warming.delete(name);

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { ClusterBreakers } from './circuit-breakers.js';
 import type { ClusterStats } from './cluster-stats.js';
 import type { Host } from './host.js';
+import { OverflowStream } from './overflow-stream.js';
 import { connectFailureOf, openUpstreamSocket, socketConnected } from './upstream-socket.js';
 import type {
   ConnectionPool,
@@ -33,7 +34,7 @@ export interface Http2PoolOptions {
   readonly initialConnectionWindowSize: number;
   /** Streams per session before it is retired; 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
-  /** The cluster's circuit breakers: max_connections across its pools. */
+  /** The cluster's circuit breakers: max_connections and max_pending_requests across its pools. */
   readonly breakers?: ClusterBreakers;
 }
 
@@ -142,12 +143,20 @@ class Http2Stream implements UpstreamStream {
   private gotHeaders = false;
   private localReset = false;
   private trailers: OutgoingHttpHeaders | undefined = undefined;
+  /**
+   * Counted in the cluster's pending requests (upstream_rq_pending_active): 'connecting' until its
+   * session is up, 'queued' (behind the peer's stream limit, where nghttp2 holds it) until the
+   * response starts; null when it started at once or the pool has no breakers.
+   */
+  private pending: 'connecting' | 'queued' | null;
 
   constructor(
     private readonly conn: H2Connection,
     head: UpstreamRequestHead,
     private readonly handler: UpstreamResponseHandler,
+    pending: 'connecting' | 'queued' | null = null,
   ) {
+    this.pending = pending;
     this.host = conn.pool.host;
     const headers: OutgoingHttpHeaders = {
       ':method': head.method,
@@ -176,6 +185,7 @@ class Http2Stream implements UpstreamStream {
       st.on('error', onStreamError);
       st.on('close', onClose);
       if (!noBody) st.on('wantTrailers', onWantTrailers);
+      if (pending === 'connecting') st.once('ready', onReady);
     } catch (err) {
       // A session that died between the pick and the request: fail asynchronously, as pools do.
       process.nextTick(failLater, this, err as Error);
@@ -223,8 +233,16 @@ class Http2Stream implements UpstreamStream {
     st.sendTrailers(t);
   }
 
+  /** The stream left the pending state (its session is up, or its response began, or it ended). */
+  started(): void {
+    if (this.pending === null) return;
+    this.pending = null;
+    this.conn.pool.opts.breakers?.endPending();
+  }
+
   response(headers: IncomingHttpHeaders & { ':status'?: number }): void {
     if (this.done) return;
+    this.started();
     this.gotHeaders = true;
     const status = headers[':status'] ?? 502;
     delete headers[':status'];
@@ -277,6 +295,7 @@ class Http2Stream implements UpstreamStream {
   }
 
   private finish(): void {
+    this.started();
     this.done = true;
     this.conn.pool.active--;
     this.conn.streamDone();
@@ -303,6 +322,9 @@ function onStreamError(this: StreamH2): void {
 }
 function onClose(this: StreamH2): void {
   this._remoraStream?.closed(this);
+}
+function onReady(this: StreamH2): void {
+  this._remoraStream?.started();
 }
 function onWantTrailers(this: StreamH2): void {
   this._remoraStream?.sendTrailers(this);
@@ -341,17 +363,28 @@ export class Http2Pool implements ConnectionPool {
         break;
       }
     }
-    if (conn === null && this.opts.breakers !== undefined && this.conns.length > 0) {
+    const br = this.opts.breakers;
+    let pending: 'connecting' | 'queued' | null = null;
+    if (conn === null && br !== undefined && this.conns.length > 0) {
       // max_connections reached: the stream joins the least busy session, where nghttp2 queues it
-      // until the peer's stream limit lets it start (it is not counted as pending).
-      if (!this.opts.breakers.canOpenConnection(this.conns.length)) conn = this.leastBusy();
+      // until the peer's stream limit lets it start: a pending request, as in Envoy.
+      if (!br.canOpenConnection(this.conns.length)) {
+        conn = this.leastBusy();
+        if (conn !== null) pending = 'queued';
+      }
     }
+    if (conn === null) pending = 'connecting';
+    else if (pending === null && !conn.connected()) pending = 'connecting';
+    if (br === undefined) pending = null;
+    // Envoy checks max_pending_requests before opening a connection for the request.
+    else if (pending !== null && !br.startPending())
+      return new OverflowStream(this.host, handler, 'max_pending_requests');
     if (conn === null) {
       conn = new H2Connection(this);
       if (this.draining) conn.retired = true;
       else this.conns.push(conn);
     }
-    return new Http2Stream(conn, head, handler);
+    return new Http2Stream(conn, head, handler, pending);
   }
 
   forget(c: H2Connection): void {

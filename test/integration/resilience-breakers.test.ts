@@ -179,4 +179,70 @@ describe('circuit breakers', () => {
       await new Promise<void>((r) => h2.close(() => r()));
     }
   });
+
+  it('HTTP/2 max_pending_requests 1: a stream queued behind the peer limit is pending, the next overflows', async () => {
+    const held: http2.ServerHttp2Stream[] = [];
+    const h2 = http2.createServer({ settings: { maxConcurrentStreams: 1 } });
+    h2.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      if (headers[':path'] === '/warm') {
+        stream.respond({ ':status': 200 });
+        stream.end('warm');
+      } else held.push(stream);
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const release = () => {
+      const s = held.shift();
+      s?.respond({ ':status': 200 });
+      s?.end('ok');
+    };
+    try {
+      const stats = new StatsStore();
+      manager = realClusters(stats, [
+        {
+          name: 'svc',
+          ports: [(h2.address() as AddressInfo).port],
+          http2: true,
+          extra: { circuit_breakers: { thresholds: [{ max_connections: 1, max_pending_requests: 1 }] } },
+        },
+      ]);
+      const started = await startHttpListener(
+        hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }])),
+        manager,
+        stats,
+      );
+      listener = started.listener;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
+      const pending = stats.gauge('cluster.svc.upstream_rq_pending_active');
+      // The session is up and knows the server allows one stream at a time.
+      expect((await request(started.port, { path: '/warm', agent })).status).toBe(200);
+      expect(pending.value).toBe(0);
+      const a = request(started.port, { path: '/a', agent });
+      await waitFor(() => held.length === 1, 3000, 'a at the upstream');
+      expect(pending.value).toBe(0);
+      const b = request(started.port, { path: '/b', agent });
+      await waitFor(() => pending.value === 1, 3000, 'b pending behind the stream limit');
+      expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(1);
+      const c = await request(started.port, { path: '/c', agent });
+      expect(c.status).toBe(503);
+      expect(c.headers['x-envoy-overloaded']).toBe('true');
+      expect(stats.counter('cluster.svc.upstream_rq_pending_overflow').value).toBe(1);
+      release();
+      await waitFor(() => held.length === 1, 3000, 'b at the upstream');
+      release();
+      expect((await a).status).toBe(200);
+      expect((await b).status).toBe(200);
+      agent.destroy();
+      expect(pending.value).toBe(0);
+      expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(0);
+      expect(stats.counter('cluster.svc.upstream_cx_total').value).toBe(1);
+    } finally {
+      listener?.forceClose();
+      listener = null;
+      manager?.shutdown();
+      manager = null;
+      for (const s of held) s.close();
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
+  });
 });

@@ -1,23 +1,17 @@
-import http, {
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type OutgoingHttpHeaders,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import http2, {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type ServerHttp2Session,
 } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { HcmConfig } from '../model/listener.js';
 import type { StatsStore } from '../observability/stats.js';
 import { normalizePath, type PathNormalizeOptions } from '../router/path-normalize.js';
 import type { ClusterLookup } from '../upstream/cluster.js';
 import { llhttpAvailable } from '../upstream/llhttp.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
-import { destroySilent, goaway, H1Conn, isUpgradeRequest, noteStream } from './downstream-connections.js';
+import { destroySilent, goaway, isUpgradeRequest, noteStream } from './downstream-connections.js';
 import type { DownstreamStream } from './downstream-stream.js';
 import type { HttpFilter, RequestHead } from './filter.js';
 import { type H1CodecOptions, H1ServerConnection, type H1ServerOwner } from './h1/server-connection.js';
@@ -26,6 +20,7 @@ import { HcmStats } from './hcm-stats.js';
 import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
 import { isGrpcContentType } from './local-reply.js';
 import { NO_UPGRADE_HEAD, NodeDownstream } from './node-downstream.js';
+import { NodeH1Server } from './node-h1-server.js';
 import { checkHttp1Head, type HeadProblem, http2HeadSize } from './request-validation.js';
 import { ResponseFlag } from './response-flags.js';
 import { sharedWheel, type TimerWheel } from './timer-wheel.js';
@@ -56,14 +51,10 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
   readonly clusters: ClusterLookup;
   readonly wheel: TimerWheel;
   draining = false;
-  private readonly h1: http.Server;
+  /** The node:http fallback, when remora's own HTTP/1 codec is not used. */
+  private readonly nodeH1: NodeH1Server | null;
   private readonly h2: http2.Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
-  /**
-   * HTTP/1 connections and their requests in flight. Node's own bookkeeping (closeIdleConnections)
-   * only exists for servers that listen themselves, which these do not.
-   */
-  private readonly h1Conns = new Map<Socket, H1Conn>();
   /** Connections on remora's own HTTP/1 codec. */
   private readonly codecConns = new Set<H1ServerConnection>();
   private readonly h1Opts: H1CodecOptions;
@@ -76,8 +67,6 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
    * (origin-form path, no fragment), which cost a char test and an includes('#').
    */
   private readonly pathOpts: PathNormalizeOptions;
-  /** HTTP/1 connections whose last request was refused as malformed; they close after the reply. */
-  private readonly rejected = new WeakSet<Duplex>();
   /** Opens the connection-level flow-control window of a new HTTP/2 session to the configured size. */
   private readonly setConnectionWindow: (this: ServerHttp2Session) => void;
 
@@ -101,38 +90,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
       headersTimeoutMs: cfg.requestHeadersTimeoutMs,
       allowedUpgrades: allowed,
     };
-    this.h1 = http.createServer({
-      maxHeaderSize: this.maxHeaderBytes,
-      requireHostHeader: true,
-      // Keep duplicates visible: smuggling checks read rawHeaders, the rest joins safely.
-      joinDuplicateHeaders: false,
-      keepAliveTimeout: cfg.idleTimeoutMs,
-      // Node's own header/request timeouts need the server to listen itself; ours are above.
-      headersTimeout: 0,
-      requestTimeout: 0,
-      // Only upgrades the config allows leave the HTTP parser; `Upgrade: h2c` and others are
-      // ordinary requests whose Upgrade header is stripped.
-      shouldUpgradeCallback: (req: IncomingMessage) =>
-        typeof req.headers.upgrade === 'string' && allowed.includes(req.headers.upgrade.trim().toLowerCase()),
-    });
-    // Node silently drops header lines past maxHeadersCount; 0 = keep all, we enforce the limit.
-    this.h1.maxHeadersCount = 0;
-    this.h1.on('request', (req: IncomingMessage, res: ServerResponse) =>
-      this.onNodeH1Request(req, res, null),
-    );
-    this.h1.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.onH1Upgrade(req, socket, head),
-    );
-    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
-      this.onClientError(err, socket),
-    );
-    // CONNECT needs an upgrade config (`CONNECT`), which remora does not support yet: refuse it
-    // like any upgrade the config does not allow.
-    this.h1.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      this.stats.downstream_rq_total.inc();
-      this.stats.recordResponse(403);
-      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
-    });
+    this.nodeH1 = USE_OWN_H1 ? null : new NodeH1Server(this, this.maxHeaderBytes);
     this.h2 = http2.createServer({
       maxHeaderListPairs: cfg.maxHeadersCount * 2 + 16,
       maxSessionMemory: 64,
@@ -217,36 +175,13 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
       socket.end();
       return;
     }
-    if (USE_OWN_H1) {
-      const c = new H1ServerConnection(socket, this, this.h1Opts);
-      this.codecConns.add(c);
-      socket.once('close', () => this.codecConns.delete(c));
-      socket.resume();
+    if (this.nodeH1 !== null) {
+      this.nodeH1.accept(socket);
       return;
     }
-    const conn = new H1Conn(socket, this);
-    this.h1Conns.set(socket, conn);
-    const headersTimeout = this.cfg.requestHeadersTimeoutMs;
-    if (headersTimeout > 0) {
-      // request_headers_timeout for the first request of the connection (a slowloris guard);
-      // later requests on a keep-alive connection are bounded by the idle timeout instead.
-      conn.headersTimer = setTimeout(() => {
-        stats.downstream_rq_header_timeout.inc();
-        socket.destroy();
-      }, headersTimeout);
-      conn.headersTimer.unref();
-    }
-    if (this.cfg.idleTimeoutMs > 0) {
-      // idle_timeout also covers a connection that never sends a request; Node's keep-alive timer
-      // takes over between later requests.
-      socket.setTimeout(this.cfg.idleTimeoutMs);
-      conn.idleArmed = true;
-    }
-    socket.once('close', () => {
-      this.h1Conns.delete(socket);
-      if (conn.headersTimer !== null) clearTimeout(conn.headersTimer);
-    });
-    this.h1.emit('connection', socket);
+    const c = new H1ServerConnection(socket, this, this.h1Opts);
+    this.codecConns.add(c);
+    socket.once('close', () => this.codecConns.delete(c));
     socket.resume();
   }
 
@@ -273,59 +208,11 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
     if (this.draining) goaway(s);
   }
 
-  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    // Bytes after a rejected request are not a new request: the rejection closes the connection.
-    if (this.rejected.has(socket)) return;
-    if (!socket.writable || err.code === 'ECONNRESET') {
-      // The client went away; nothing malformed was received.
-      socket.destroy();
-      return;
-    }
-    this.stats.downstream_cx_protocol_error.inc();
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    if (tooLarge) this.stats.downstream_rq_too_large.inc();
-    const line = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${line}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-  }
-
-  private onH1Upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    // Node gives no response object for upgrades; build one on the raw socket so that a refused
-    // upgrade (4xx/5xx from the route or the upstream) is answered like any other request.
-    const res = new http.ServerResponse(req);
-    res.assignSocket(socket as Socket);
-    res.shouldKeepAlive = false;
-    this.onNodeH1Request(req, res, socket, head);
-  }
-
-  private onNodeH1Request(
-    req: IncomingMessage,
-    res: ServerResponse,
-    upgradeSocket: Duplex | null,
-    upgradeHead: Buffer = NO_UPGRADE_HEAD,
-  ): void {
-    // A request pipelined behind a refused one may be the smuggled half: never act on it.
-    if (this.rejected.has(req.socket)) {
-      req.resume();
-      return;
-    }
+  /** A request through the node:http fallback (node-h1-server.ts). */
+  onNodeH1Request(req: IncomingMessage, down: NodeDownstream): void {
     const stats = this.stats;
     stats.downstream_rq_http1_total.inc();
-    const conn = this.h1Conns.get(req.socket as Socket);
-    if (conn !== undefined) {
-      if (conn.headersTimer !== null) {
-        clearTimeout(conn.headersTimer);
-        conn.headersTimer = null;
-      }
-      if (conn.idleArmed) {
-        conn.idleArmed = false;
-        conn.socket.setTimeout(0);
-      }
-      conn.inflight++;
-      // The stream's own 'close' handler (active-stream.ts) tells the connection first: one
-      // listener per response instead of two.
-      (res as ServerResponse & { remoraConn?: H1Conn }).remoraConn = conn;
-    }
-    const down = new NodeDownstream(req, res, upgradeSocket, upgradeHead, this);
+    const upgradeSocket = down.upgradeSocket;
     const stream = this.newStream(
       down,
       req.method ?? '',
@@ -344,7 +231,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
     );
     if (problem !== null) {
       stats.downstream_cx_protocol_error.inc();
-      this.rejected.add(req.socket);
+      this.nodeH1?.refuse(req.socket);
       stream.sendLocalReply(problem.status, '', problem.details, ResponseFlag.DownstreamProtocolError);
       return;
     }
@@ -584,12 +471,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
     if (this.draining) return;
     this.draining = true;
     for (const s of this.sniffing) s.destroy();
-    for (const c of this.h1Conns.values()) {
-      if (c.inflight === 0) {
-        this.stats.downstream_cx_drain_close.inc();
-        c.socket.end();
-      }
-    }
+    this.nodeH1?.drain();
     for (const c of this.codecConns) {
       // Busy ones close after their response (it carries Connection: close).
       if (c.idle) this.stats.downstream_cx_drain_close.inc();
@@ -605,7 +487,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
   forceClose(): void {
     this.draining = true;
     for (const s of this.sniffing) s.destroy();
-    for (const c of this.h1Conns.values()) c.socket.destroy();
+    this.nodeH1?.forceClose();
     for (const c of this.codecConns) c.destroy();
     for (const s of this.sessions) s.destroy();
   }

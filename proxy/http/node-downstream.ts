@@ -28,7 +28,7 @@ export class NodeDownstream implements DownstreamStream {
     readonly req: NodeReq,
     readonly res: NodeRes,
     /** HTTP/1 upgrade requests through node:http: the raw socket and the bytes after the head. */
-    private readonly upgradeSocket: Duplex | null,
+    readonly upgradeSocket: Duplex | null,
     private readonly upgradeHead: Buffer,
     private readonly owner: { readonly draining: boolean },
   ) {

@@ -46,7 +46,8 @@ export class H1ServerStream implements DownstreamStream {
   private endHeld = false;
   private state = RES_IDLE;
   private pendingHead: string | null = null;
-  private flushScheduled = false;
+  private tickScheduled = false;
+  private doneReported = false;
   private chunked = false;
   private noBody = false;
 
@@ -169,19 +170,33 @@ export class H1ServerStream implements DownstreamStream {
     // Held so the first body bytes leave in the same write; flushed at the end of this tick if
     // none come (a response whose body is slow to arrive still shows its head at once).
     this.pendingHead = text;
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      process.nextTick(flushHeadTick, this);
-    }
+    this.scheduleTick();
+  }
+
+  /**
+   * One tick per response in the common case (head and body in the same turn): it flushes a head
+   * still held and reports a finished response, like node's 'finish', after the current call
+   * stack has unwound.
+   */
+  private scheduleTick(): void {
+    if (this.tickScheduled) return;
+    this.tickScheduled = true;
+    process.nextTick(streamTick, this);
   }
 
   /** @internal */
-  flushHead(): void {
-    this.flushScheduled = false;
+  tick(): void {
+    this.tickScheduled = false;
     const h = this.pendingHead;
-    if (h === null || this.state !== RES_HEAD) return;
-    this.pendingHead = null;
-    this.conn.write(h);
+    if (h !== null && this.state === RES_HEAD) {
+      this.pendingHead = null;
+      this.conn.write(h);
+    }
+    if (this.state === RES_DONE && !this.doneReported) {
+      this.doneReported = true;
+      this.sink?.onClosed(true);
+      this.conn.responseDone(this);
+    }
   }
 
   writeData(chunk: Buffer, endStream: boolean): boolean {
@@ -231,8 +246,7 @@ export class H1ServerStream implements DownstreamStream {
     this.held = null;
     this.endHeld = false;
     if (this.closeAfter) this.conn.closeAfterResponse();
-    // Like node's 'finish', the stream hears of it after the current call stack unwinds.
-    process.nextTick(responseDoneTick, this);
+    this.scheduleTick();
   }
 
   reset(): void {
@@ -258,6 +272,8 @@ export class H1ServerStream implements DownstreamStream {
   detachUpgrade(): UpgradeTakeover | null {
     if (!this.upgrade || this.state !== RES_IDLE) return null;
     this.state = RES_DONE;
+    // The splice owns the connection from here; this stream reports nothing more.
+    this.doneReported = true;
     return this.conn.detach(this);
   }
 
@@ -268,11 +284,6 @@ export class H1ServerStream implements DownstreamStream {
   }
 }
 
-function flushHeadTick(s: H1ServerStream): void {
-  s.flushHead();
-}
-
-function responseDoneTick(s: H1ServerStream): void {
-  s.sink?.onClosed(true);
-  s.conn.responseDone(s);
+function streamTick(s: H1ServerStream): void {
+  s.tick();
 }

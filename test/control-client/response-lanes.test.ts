@@ -6,7 +6,7 @@
  * evidence, since the client writes them in the order it finishes.
  */
 import { describe, expect, it } from 'vitest';
-import type { DiscoveryRequest, ResourceType } from '../../control-client/index.js';
+import type { DeltaDiscoveryRequest, DiscoveryRequest, ResourceType } from '../../control-client/index.js';
 import { adsClientSetup } from './client-harness.js';
 import { Recorder } from './recorder.js';
 import {
@@ -70,6 +70,38 @@ describe('XdsClient response lanes', () => {
     expect(thingsSeen.values.size).toBe(300);
     expect(thingsSeen.batches).toBe(1);
     expect(assignments.values.get('c1')?.addresses).toEqual(['1.1.1.1:1']);
+  });
+
+  it('does the same over delta: the independent type is ACKed while the big response decodes', async () => {
+    const { server, client } = await setup({ api_type: 'DELTA_GRPC' });
+    const thingsSeen = new Recorder<Thing>();
+    const assignments = new Recorder<Assignment>();
+    client.watch(slowThing, '*', thingsSeen);
+    client.watch(independentAssignment, 'c1', assignments);
+    const s = await server.stream(0);
+    await s.next();
+    await s.next();
+    const resources = things(300, 'x').map((r, i) => ({ name: `t${i}`, version: '1', resource: r }));
+    s.send({
+      system_version_info: 't1',
+      nonce: 'tn1',
+      type_url: THING_URL,
+      resources,
+      removed_resources: [],
+    });
+    s.send({
+      system_version_info: 'a1',
+      nonce: 'an1',
+      type_url: ASSIGNMENT_URL,
+      resources: [{ name: 'c1', version: '1', resource: assignmentAny('c1', ['1.1.1.1:1']) }],
+      removed_resources: [],
+    });
+    const first = await s.next<DeltaDiscoveryRequest>();
+    expect([first.type_url, first.response_nonce]).toEqual([ASSIGNMENT_URL, 'an1']);
+    const second = await s.next<DeltaDiscoveryRequest>();
+    expect([second.type_url, second.response_nonce]).toEqual([THING_URL, 'tn1']);
+    expect(second.error_detail ?? null).toBeNull();
+    expect(thingsSeen.values.size).toBe(300);
   });
 
   it('keeps stream order for types that are not independent', async () => {

@@ -58,7 +58,13 @@ export class H1ServerConnection implements TimerTarget {
   private peerEnded = false;
   private closing = false;
   private served = 0;
+  /**
+   * The idle timer stays scheduled across requests and checks on firing whether the connection was
+   * idle long enough (performance.now() of the last response, `idleSince`): two wheel operations
+   * per request saved.
+   */
   private readonly idleTimer: TimerEntry;
+  private idleSince = 0;
   private headersTimer: TimerEntry | null = null;
 
   constructor(
@@ -77,7 +83,10 @@ export class H1ServerConnection implements TimerTarget {
     this.parser = p;
     this.idleTimer = new TimerEntry(this, TIMER_IDLE);
     // A connection that never sends a request is idle too.
-    if (opts.idleTimeoutMs > 0) owner.wheel.schedule(this.idleTimer, opts.idleTimeoutMs);
+    if (opts.idleTimeoutMs > 0) {
+      this.idleSince = performance.now();
+      owner.wheel.schedule(this.idleTimer, opts.idleTimeoutMs);
+    }
     if (opts.headersTimeoutMs > 0) {
       // request_headers_timeout for the first request (a slowloris guard); later requests on a
       // keep-alive connection are bounded by the idle timeout.
@@ -314,7 +323,6 @@ export class H1ServerConnection implements TimerTarget {
 
   private start(s: H1ServerStream): void {
     this.served++;
-    if (this.opts.idleTimeoutMs > 0) this.owner.wheel.cancel(this.idleTimer);
     if (s.expectsContinue()) this.write('HTTP/1.1 100 Continue\r\n\r\n');
     s.started = true;
     this.owner.onH1Request(s);
@@ -337,7 +345,11 @@ export class H1ServerConnection implements TimerTarget {
       this.closeSoon();
       return;
     }
-    if (this.opts.idleTimeoutMs > 0) this.owner.wheel.schedule(this.idleTimer, this.opts.idleTimeoutMs);
+    const idleMs = this.opts.idleTimeoutMs;
+    if (idleMs > 0) {
+      this.idleSince = performance.now();
+      if (this.idleTimer.slot < 0) this.owner.wheel.schedule(this.idleTimer, idleMs);
+    }
     this.updateReading();
   }
 
@@ -389,10 +401,16 @@ export class H1ServerConnection implements TimerTarget {
     if (this.closed) return;
     const stats = this.owner.stats;
     if (kind === TIMER_IDLE) {
-      if (this.queue.length > 0 || this.upgrading !== null) return;
-      if (this.parsing !== null) {
-        // A request body still arriving after its response: not idle yet.
-        this.owner.wheel.schedule(this.idleTimer, this.opts.idleTimeoutMs);
+      if (this.upgrading !== null) return;
+      const idleMs = this.opts.idleTimeoutMs;
+      if (this.queue.length > 0 || this.parsing !== null) {
+        // Busy (or a request body still arriving after its response): look again later.
+        this.owner.wheel.schedule(this.idleTimer, idleMs);
+        return;
+      }
+      const idleFor = performance.now() - this.idleSince;
+      if (idleFor < idleMs) {
+        this.owner.wheel.schedule(this.idleTimer, idleMs - idleFor);
         return;
       }
       stats.downstream_cx_idle_timeout.inc();

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccessLogSink } from '../../proxy/http/access-log-sink.js';
 import { formatResponseFlags } from '../../proxy/http/response-flags.js';
@@ -12,6 +12,10 @@ import { hcmConfig, startHttpListener } from '../helpers/proxy.js';
 import { realClusters } from '../helpers/real-clusters.js';
 import { testRouteTable } from '../helpers/test-upstream.js';
 import { RawClient } from './h1-raw-client.js';
+
+const CHUNK = Buffer.alloc(64 * 1024, 0x62);
+/** Well past what loopback socket buffers on two hops can hold (a few MB each). */
+const BIG = 48 * 1024 * 1024;
 
 /**
  * remora's own HTTP/1.1 server codec (proxy/http/h1/) over real loopback sockets with a raw
@@ -27,9 +31,16 @@ describe('HTTP/1 server codec', () => {
   /** Upstream requests as they arrive (before their bodies), in order. */
   let arrived: string[];
   let held: Array<() => void>;
+  /** /big: bytes the upstream handed to its socket, and whether a write was refused. */
+  let bigWritten = 0;
+  let bigBlocked = false;
+  /** /stall: bytes the upstream has read of a request body it reads only when told. */
+  let stallRead = 0;
+  let stallReq: http.IncomingMessage | null = null;
   const logged: StreamInfo[] = [];
   const sink: AccessLogSink = { log: (i) => logged.push(i) };
   const clients: RawClient[] = [];
+  const sockets: net.Socket[] = [];
 
   function client(): RawClient {
     const c = new RawClient(port);
@@ -41,8 +52,38 @@ describe('HTTP/1 server codec', () => {
     arrived = [];
     held = [];
     logged.length = 0;
+    bigWritten = 0;
+    bigBlocked = false;
+    stallRead = 0;
+    stallReq = null;
     upstream = http.createServer((req, res) => {
       arrived.push(req.url ?? '');
+      if (req.url === '/stall') {
+        // Reads nothing until the test resumes it.
+        stallReq = req;
+        req.pause();
+        req.on('data', (c: Buffer) => {
+          stallRead += c.length;
+        });
+        req.on('end', () => res.end(String(stallRead)));
+        return;
+      }
+      if (req.url === '/big') {
+        res.writeHead(200, { 'content-length': BIG });
+        const pump = (): void => {
+          while (bigWritten < BIG) {
+            bigWritten += CHUNK.length;
+            if (!res.write(CHUNK)) {
+              bigBlocked = true;
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end();
+        };
+        pump();
+        return;
+      }
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
       req.on('end', () => {
@@ -107,6 +148,7 @@ describe('HTTP/1 server codec', () => {
 
   afterEach(async () => {
     for (const c of clients.splice(0)) c.destroy();
+    for (const c of sockets.splice(0)) c.destroy();
     listener.forceClose();
     clusters.shutdown();
     upstream.closeAllConnections();
@@ -276,6 +318,55 @@ describe('HTTP/1 server codec', () => {
     expect(logged[0].bytesSent).toBeGreaterThan(0);
     expect(stats.counter('http.ingress.downstream_rq_rx_reset').value).toBe(1);
     await waitFor(() => stats.gauge('cluster.b.upstream_rq_active').value === 0, 3000, 'upstream reset');
+  });
+
+  it('download to a client that does not read: the upstream is held back, then all arrives', async () => {
+    const sock = net.connect(port, '127.0.0.1');
+    sockets.push(sock);
+    sock.on('error', () => {});
+    sock.pause();
+    sock.write('GET /big HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => bigBlocked, 5000, 'upstream write refused');
+    // Settled: a proxy that buffered would let the upstream write the whole body by now.
+    const before = bigWritten;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(bigWritten).toBeLessThan(BIG);
+    expect(bigWritten - before).toBeLessThan(BIG / 2);
+    let received = 0;
+    let head = '';
+    sock.on('data', (c: Buffer) => {
+      if (head === '') {
+        const text = c.toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        head = text.slice(0, end);
+        received += c.length - end - 4;
+      } else received += c.length;
+    });
+    sock.resume();
+    await waitFor(() => received >= BIG, 10_000, 'whole body');
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toBe(BIG);
+  });
+
+  it('upload to an upstream that does not read: the client is held back, then all arrives', async () => {
+    const c = client();
+    c.write(`POST /stall HTTP/1.1\r\nHost: a\r\nContent-Length: ${BIG}\r\n\r\n`);
+    let sent = 0;
+    // Writes until the kernel and the proxy refuse more (bounded by the body size).
+    while (sent < BIG && c.sock.writableLength < 4 * CHUNK.length) {
+      c.write(CHUNK);
+      sent += CHUNK.length;
+      if (c.sock.writableLength > 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(sent).toBeLessThan(BIG);
+    await waitFor(() => stallReq !== null, 3000, 'upstream request');
+    stallReq?.resume();
+    while (sent < BIG) {
+      if (!c.sock.write(CHUNK)) await new Promise((r) => c.sock.once('drain', r));
+      sent += CHUNK.length;
+    }
+    const [r] = await c.responses(1, 10_000);
+    expect(Number(r.body)).toBe(BIG);
   });
 
   it('closes a keep-alive connection idle past idle_timeout and counts it', async () => {

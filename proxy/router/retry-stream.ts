@@ -108,6 +108,8 @@ export class RetryingStream implements UpstreamStream {
     private readonly head: UpstreamRequestHead,
     private readonly lbCtx: LbContext | null,
     first: Host,
+    /** The route's priority: every try uses that priority's pools. */
+    private readonly priority: 'DEFAULT' | 'HIGH' = 'DEFAULT',
     private readonly bufferLimit = DEFAULT_RETRY_BUFFER_LIMIT,
   ) {
     this.startAttempt(first);
@@ -186,7 +188,7 @@ export class RetryingStream implements UpstreamStream {
             ...this.head,
             headers: { ...this.head.headers, 'x-envoy-attempt-count': String(this.retries + 1) },
           };
-    const stream = this.cluster.poolFor(host).newStream(head, a);
+    const stream = this.cluster.poolFor(host, this.priority).newStream(head, a);
     if (this.current !== a) return; // failed synchronously and moved on
     a.stream = stream;
     if (this.paused) stream.pause();

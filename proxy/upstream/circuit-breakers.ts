@@ -65,28 +65,32 @@ const DEFAULTS: ThresholdsWithExtras = {
 /**
  * A cluster's circuit breakers for one routing priority (Envoy keeps one ResourceManager per
  * priority): requests admitted at this priority against max_requests, open retries against
- * max_retries or the retry budget, with the circuit_breakers.<default|high>.* gauges. A route's
- * `priority` picks the instance (UpstreamCluster.breakers). The pools consult the DEFAULT instance's
- * canOpenConnection / startPending / endPending for max_connections and max_pending_requests
- * (cluster-wide counts: upstream_cx_active, upstream_rq_pending_active): the pools are shared by
- * both priorities, so those two limits are always DEFAULT's.
+ * max_retries or the retry budget, and, through the connection pools of this priority (a cluster
+ * keeps one pool per host and priority, as Envoy does), open connections against max_connections
+ * and waiting requests against max_pending_requests; with the circuit_breakers.<default|high>.*
+ * gauges. A route's `priority` picks the instance (UpstreamCluster.breakers, poolFor).
  */
 export class ClusterBreakers {
   retriesActive = 0;
   /** Requests admitted at this priority and not yet complete (Envoy's per-priority rq count). */
   requestsActive = 0;
+  /** Connections open in this priority's pools. */
+  connectionsActive = 0;
+  /** Requests waiting in this priority's pools for a connection or a stream slot. */
+  pendingActive = 0;
   readonly maxRequests: number;
   readonly maxConnections: number;
   readonly maxPendingRequests: number;
   private readonly maxRetries: number;
   private readonly budget: RetryBudgetModel | null;
-  /** track_remaining: publish remaining_cx / remaining_pending. */
-  private readonly trackRemaining: boolean;
   private readonly rqRetryOpen: Gauge;
   private readonly remainingRetries: Gauge;
   private readonly rqOpen: Gauge;
-  /** The DEFAULT instance also keeps cx_open (the pools' connections are DEFAULT's). */
-  private readonly isDefault: boolean;
+  private readonly cxOpen: Gauge;
+  private readonly rqPendingOpen: Gauge;
+  /** track_remaining: remaining_cx / remaining_pending (null when not tracked). */
+  private readonly remainingCx: Gauge | null;
+  private readonly remainingPending: Gauge | null;
 
   constructor(
     private readonly cluster: UpstreamCluster,
@@ -95,27 +99,32 @@ export class ClusterBreakers {
   ) {
     // Envoy's defaults apply to a priority with no thresholds entry.
     const t: ThresholdsWithExtras = thresholds.find((x) => x.priority === priority) ?? DEFAULTS;
-    this.isDefault = priority === 'DEFAULT';
     this.maxRetries = t.maxRetries;
     this.maxRequests = t.maxRequests;
     this.maxConnections = t.maxConnections;
     this.maxPendingRequests = t.maxPendingRequests;
     this.budget = t.retryBudget ?? null;
-    this.trackRemaining = t.trackRemaining === true;
-    if (this.trackRemaining) {
-      cluster.stats.cb_default_remaining_cx.set(this.maxConnections);
-      cluster.stats.cb_default_remaining_pending.set(this.maxPendingRequests);
-    }
     const st = cluster.stats;
-    if (this.isDefault) {
+    if (priority === 'DEFAULT') {
       this.rqRetryOpen = st.cb_default_rq_retry_open;
       this.remainingRetries = st.cb_default_remaining_retries;
       this.rqOpen = st.cb_default_rq_open;
+      this.cxOpen = st.cb_default_cx_open;
+      this.rqPendingOpen = st.cb_default_rq_pending_open;
+      this.remainingCx = t.trackRemaining === true ? st.cb_default_remaining_cx : null;
+      this.remainingPending = t.trackRemaining === true ? st.cb_default_remaining_pending : null;
     } else {
       this.rqRetryOpen = st.circuitBreakerGauge('high', 'rq_retry_open');
       this.remainingRetries = st.circuitBreakerGauge('high', 'remaining_retries');
       this.rqOpen = st.circuitBreakerGauge('high', 'rq_open');
+      this.cxOpen = st.circuitBreakerGauge('high', 'cx_open');
+      this.rqPendingOpen = st.circuitBreakerGauge('high', 'rq_pending_open');
+      this.remainingCx = t.trackRemaining === true ? st.circuitBreakerGauge('high', 'remaining_cx') : null;
+      this.remainingPending =
+        t.trackRemaining === true ? st.circuitBreakerGauge('high', 'remaining_pending') : null;
     }
+    this.remainingCx?.set(this.maxConnections);
+    this.remainingPending?.set(this.maxPendingRequests);
     this.remainingRetries.set(this.retryLimit());
   }
 
@@ -125,12 +134,10 @@ export class ClusterBreakers {
    * x-envoy-overloaded when it may not.
    */
   admitRequest(): boolean {
-    const st = this.cluster.stats;
     const active = this.requestsActive;
-    if (this.isDefault) st.cb_default_cx_open.set(st.upstream_cx_active.value >= this.maxConnections ? 1 : 0);
     if (active >= this.maxRequests) {
       this.rqOpen.set(1);
-      st.upstream_rq_pending_overflow.inc();
+      this.cluster.stats.upstream_rq_pending_overflow.inc();
       return false;
     }
     this.requestsActive = active + 1;
@@ -145,74 +152,78 @@ export class ClusterBreakers {
   }
 
   /**
-   * max_connections: whether a pool that has `poolConnections` open may open one more. The cluster
-   * count is upstream_cx_active (every pool and tcp_proxy of the cluster). As in Envoy, a pool
-   * with no connection at all always opens one, so its pending requests are never stranded while
-   * other hosts hold the cluster's connections. A refusal counts upstream_cx_overflow; the request
-   * then waits as pending for one of the pool's connections.
+   * max_connections: whether a pool of this priority that has `poolConnections` open may open one
+   * more. As in Envoy, a pool with no connection at all always opens one, so its pending requests
+   * are never stranded while other hosts hold the cluster's connections. A refusal counts
+   * upstream_cx_overflow; the request then waits as pending for one of the pool's connections.
+   * The pool calls connectionOpened() when it does open one.
    */
   canOpenConnection(poolConnections: number): boolean {
-    const st = this.cluster.stats;
-    const open = st.upstream_cx_active.value;
-    if (open < this.maxConnections || poolConnections === 0) {
-      st.cb_default_cx_open.set(open + 1 >= this.maxConnections ? 1 : 0);
-      if (this.trackRemaining) st.cb_default_remaining_cx.set(Math.max(0, this.maxConnections - open - 1));
-      return true;
-    }
-    if (this.trackRemaining) st.cb_default_remaining_cx.set(0);
-    st.upstream_cx_overflow.inc();
-    st.cb_default_cx_open.set(1);
+    if (this.connectionsActive < this.maxConnections || poolConnections === 0) return true;
+    this.cluster.stats.upstream_cx_overflow.inc();
+    this.cxOpen.set(1);
     return false;
   }
 
-  /** A connection of the cluster closed: the cx_open gauge follows. */
+  /** A pool of this priority opened a connection (once per connection, closed or not yet). */
+  connectionOpened(): void {
+    this.connectionsActive++;
+    this.connectionsChanged();
+  }
+
+  /** A connection of this priority's pools closed (once per connectionOpened()). */
   connectionClosed(): void {
-    const st = this.cluster.stats;
-    const open = st.upstream_cx_active.value;
-    st.cb_default_cx_open.set(open >= this.maxConnections ? 1 : 0);
-    if (this.trackRemaining) st.cb_default_remaining_cx.set(Math.max(0, this.maxConnections - open));
+    if (this.connectionsActive > 0) this.connectionsActive--;
+    this.connectionsChanged();
+  }
+
+  private connectionsChanged(): void {
+    const open = this.connectionsActive;
+    this.cxOpen.set(open >= this.maxConnections ? 1 : 0);
+    this.remainingCx?.set(Math.max(0, this.maxConnections - open));
   }
 
   /**
    * max_pending_requests: a request that found no ready connection becomes pending (waiting for a
    * connection, queued or on one still connecting). False when the breaker is open: the pool fails
-   * the request with 'overflow' (503 UO) and upstream_rq_pending_overflow counts it.
+   * the request with 'overflow' (503 UO) and upstream_rq_pending_overflow counts it. The cluster's
+   * upstream_rq_pending_active counts the pending requests of both priorities.
    */
   startPending(): boolean {
     const st = this.cluster.stats;
-    const g = st.upstream_rq_pending_active;
-    if (g.value >= this.maxPendingRequests) {
+    if (this.pendingActive >= this.maxPendingRequests) {
       st.upstream_rq_pending_overflow.inc();
-      st.cb_default_rq_pending_open.set(1);
+      this.rqPendingOpen.set(1);
       return false;
     }
-    g.inc();
+    this.pendingActive++;
+    st.upstream_rq_pending_active.inc();
     st.upstream_rq_pending_total.inc();
-    st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
-    if (this.trackRemaining)
-      st.cb_default_remaining_pending.set(Math.max(0, this.maxPendingRequests - g.value));
+    this.pendingChanged();
     return true;
   }
 
-  /** A pending request got its connection, or finished. */
+  /** A pending request got its connection, or finished (once per startPending() that returned true). */
   endPending(): void {
-    const st = this.cluster.stats;
-    const g = st.upstream_rq_pending_active;
-    g.dec();
-    st.cb_default_rq_pending_open.set(g.value >= this.maxPendingRequests ? 1 : 0);
-    if (this.trackRemaining)
-      st.cb_default_remaining_pending.set(Math.max(0, this.maxPendingRequests - g.value));
+    if (this.pendingActive > 0) this.pendingActive--;
+    this.cluster.stats.upstream_rq_pending_active.dec();
+    this.pendingChanged();
+  }
+
+  private pendingChanged(): void {
+    const n = this.pendingActive;
+    this.rqPendingOpen.set(n >= this.maxPendingRequests ? 1 : 0);
+    this.remainingPending?.set(Math.max(0, this.maxPendingRequests - n));
   }
 
   /**
-   * Retries allowed now: the budget's share of this priority's active requests (plus, for
-   * DEFAULT, the pools' pending requests), or max_retries.
+   * Retries allowed now: the budget's share of this priority's active and pending requests, or
+   * max_retries.
    */
   retryLimit(): number {
     const b = this.budget;
     if (b === null) return this.maxRetries;
-    const load =
-      this.requestsActive + (this.isDefault ? this.cluster.stats.upstream_rq_pending_active.value : 0);
+    const load = this.requestsActive + this.pendingActive;
     return Math.max(b.minRetryConcurrency, Math.floor((load * b.budgetPercent) / 100));
   }
 
@@ -255,7 +266,7 @@ export class PriorityBreakers {
     private readonly thresholds: readonly ThresholdsModel[],
   ) {}
 
-  /** The breakers for a route's `priority` (DEFAULT, which is what the pools use, when omitted). */
+  /** The breakers for a route's `priority` (DEFAULT when omitted). */
   get(priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ClusterBreakers {
     if (priority === 'HIGH') {
       if (this.highBreakers === null)

@@ -21,11 +21,15 @@ export interface UpstreamCluster {
   onRequestEnd?(host: Host, latencyMs: number): void;
   /** The balancer's current cost of `host` (peak EWMA: latency estimate × (active + 1)), for /clusters. */
   costOf?(host: Host): number | undefined;
-  /** The connection pool for `host` (created on first use, kept while the host stays). */
-  poolFor(host: Host): ConnectionPool;
   /**
-   * The cluster's circuit breakers for a routing priority (a route's `priority`; DEFAULT when
-   * omitted, which is what the pools use). The same instance for the cluster's lifetime.
+   * The connection pool for `host` and a routing priority (a route's `priority`; DEFAULT when
+   * omitted): created on first use, kept while the host stays. Each priority has its own pools,
+   * held to that priority's max_connections / max_pending_requests.
+   */
+  poolFor(host: Host, priority?: 'DEFAULT' | 'HIGH'): ConnectionPool;
+  /**
+   * The cluster's circuit breakers for a routing priority (DEFAULT when omitted). The same
+   * instance for the cluster's lifetime.
    */
   breakers(priority?: 'DEFAULT' | 'HIGH'): ClusterBreakers;
   /** All hosts currently in the cluster (every priority), for /clusters and health checking. */

@@ -305,6 +305,7 @@ export class Http1Pool implements ConnectionPool {
     if (this.conns.size < this.maxConnections && (br === null || br.canOpenConnection(this.conns.size))) {
       c = new H1Connection(this);
       this.conns.add(c);
+      br?.connectionOpened();
       c.assign(s);
       return;
     }
@@ -343,6 +344,7 @@ export class Http1Pool implements ConnectionPool {
       const s = this.queue.shift()!;
       const n = new H1Connection(this);
       this.conns.add(n);
+      this.breakers?.connectionOpened();
       n.assign(s);
     }
   }

@@ -128,6 +128,8 @@ function onSessionClose(this: ConnSession): void {
   if (c === undefined) return;
   c.retired = true;
   c.pool.forget(c);
+  // 'close' comes once per session: the connection no longer counts against max_connections.
+  c.pool.opts.breakers?.connectionClosed();
 }
 function onSessionTimeout(this: ConnSession): void {
   const c = this._remoraConn;
@@ -381,16 +383,17 @@ export class Http2Pool implements ConnectionPool {
       return new OverflowStream(this.host, handler, 'max_pending_requests');
     if (conn === null) {
       conn = new H2Connection(this);
+      br?.connectionOpened();
       if (this.draining) conn.retired = true;
       else this.conns.push(conn);
     }
     return new Http2Stream(conn, head, handler, pending);
   }
 
+  /** The session takes no new streams (GOAWAY, drain, or closed). */
   forget(c: H2Connection): void {
     const i = this.conns.indexOf(c);
     if (i >= 0) this.conns.splice(i, 1);
-    this.opts.breakers?.connectionClosed();
   }
 
   private leastBusy(): H2Connection | null {

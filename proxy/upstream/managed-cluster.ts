@@ -56,6 +56,8 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   private lb: LoadBalancer;
   private panic = false;
   private readonly pools = new Map<Host, ConnectionPool>();
+  /** Pools of requests on `priority: HIGH` routes (created on the first such request). */
+  private highPools: Map<Host, ConnectionPool> | null = null;
   private readonly listeners: Array<() => void> = [];
   private markInitialized!: () => void;
   private isInitialized = false;
@@ -168,14 +170,21 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     return this.cb.get(priority);
   }
 
-  poolFor(host: Host): ConnectionPool {
-    let p = this.pools.get(host);
+  poolFor(host: Host, priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ConnectionPool {
+    // One pool per host and routing priority, as Envoy: HIGH requests get their own connections,
+    // counted against HIGH's max_connections / max_pending_requests.
+    let pools = this.pools;
+    if (priority === 'HIGH') {
+      if (this.highPools === null) this.highPools = new Map();
+      pools = this.highPools;
+    }
+    let p = pools.get(host);
     if (p === undefined) {
-      p = this.createPool(host);
+      p = this.createPool(host, priority);
       // A host that already left the cluster (picked just before an update) gets a pool that
       // closes its connections once its streams end.
       if (this.stopped || !this.hosts.includes(host)) p.drain();
-      else this.pools.set(host, p);
+      else pools.set(host, p);
     }
     return p;
   }
@@ -235,10 +244,12 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     // Hosts that left: their pools drain (requests in flight finish), then close.
     for (const gone of current.values()) {
       changed = true;
-      const p = this.pools.get(gone);
-      if (p !== undefined) {
-        this.pools.delete(gone);
-        p.drain();
+      for (const pools of this.poolMaps()) {
+        const p = pools.get(gone);
+        if (p !== undefined) {
+          pools.delete(gone);
+          p.drain();
+        }
       }
     }
     if (changed || next.length !== this.hosts.length) {
@@ -300,20 +311,28 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   /** Stops discovery; pools finish their streams and close. */
   drain(): void {
     this.stop();
-    for (const p of this.pools.values()) p.drain();
-    this.pools.clear();
+    for (const pools of this.poolMaps()) {
+      for (const p of pools.values()) p.drain();
+      pools.clear();
+    }
   }
 
   /** Stops discovery and closes every connection now. */
   destroy(): void {
     this.stop();
-    for (const p of this.pools.values()) p.destroy();
-    this.pools.clear();
+    for (const pools of this.poolMaps()) {
+      for (const p of pools.values()) p.destroy();
+      pools.clear();
+    }
   }
 
-  /** Pools currently held (for tests and /clusters). */
+  /** Pools currently held, both priorities (for tests and /clusters). */
   get poolCount(): number {
-    return this.pools.size;
+    return this.pools.size + (this.highPools?.size ?? 0);
+  }
+
+  private poolMaps(): Array<Map<Host, ConnectionPool>> {
+    return this.highPools === null ? [this.pools] : [this.pools, this.highPools];
   }
 
   private stop(): void {
@@ -330,8 +349,9 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.markInitialized();
   }
 
-  private createPool(host: Host): ConnectionPool {
+  private createPool(host: Host, priority: 'DEFAULT' | 'HIGH'): ConnectionPool {
     const m = this.model;
+    const breakers = this.cb.get(priority);
     if (m.protocol === 'http2' && m.http2 !== null) {
       return new Http2Pool(host, this.stats, {
         connectTimeoutMs: m.connectTimeoutMs,
@@ -340,15 +360,15 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
         initialStreamWindowSize: m.http2.initialStreamWindowSize,
         initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
         maxRequestsPerConnection: m.maxRequestsPerConnection,
-        breakers: this.cb.get('DEFAULT'),
+        breakers,
       });
     }
     const opts = {
       connectTimeoutMs: m.connectTimeoutMs,
       idleTimeoutMs: m.idleTimeoutMs,
       maxRequestsPerConnection: m.maxRequestsPerConnection,
-      // max_connections / max_pending_requests are cluster-wide counts the lean pool consults.
-      breakers: this.cb.get('DEFAULT'),
+      // max_connections / max_pending_requests of this priority, which the lean pool consults.
+      breakers,
     };
     // The lean pool needs node's llhttp binding; without it, node:http's client does the work.
     return llhttpAvailable

@@ -140,6 +140,51 @@ describe('route priority selects the circuit-breaker thresholds', () => {
     expect(stats.counter('cluster.svc.upstream_rq_retry').value).toBe(1);
   });
 
+  it('HIGH routes get their own pools: DEFAULT max_connections 1 + max_pending_requests 1 full, HIGH still connects', async () => {
+    const { stats, port } = await setup([
+      { priority: 'DEFAULT', max_connections: 1, max_pending_requests: 1 },
+      { priority: 'HIGH', max_connections: 1, max_pending_requests: 1 },
+    ]);
+    backends[0].mode = 'hang';
+    // DEFAULT: one request holds the only connection, one waits as pending, the third overflows.
+    const d1 = request(port, { path: '/d1', agent: agent! });
+    await waitFor(() => backends[0].hits === 1, 3000, 'd1 at the upstream');
+    const d2 = request(port, { path: '/d2', agent: agent! });
+    await waitFor(
+      () => stats.gauge('cluster.svc.upstream_rq_pending_active').value === 1,
+      3000,
+      'd2 pending',
+    );
+    expect(stats.gauge('cluster.svc.circuit_breakers.default.cx_open').value).toBe(1);
+    expect(stats.gauge('cluster.svc.circuit_breakers.default.rq_pending_open').value).toBe(1);
+    const d3 = await request(port, { path: '/d3', agent: agent! });
+    expect(d3.status).toBe(503);
+    expect(d3.headers['x-envoy-overloaded']).toBe('true');
+    // HIGH: its own pool opens its own connection at once, and has its own pending slot.
+    const h1 = request(port, { path: '/high/1', agent: agent! });
+    await waitFor(() => backends[0].hits === 2, 3000, 'the HIGH request at the upstream');
+    expect(backends[0].connectionsAccepted).toBe(2);
+    expect(stats.gauge('cluster.svc.circuit_breakers.high.cx_open').value).toBe(1);
+    const h2 = request(port, { path: '/high/2', agent: agent! });
+    await waitFor(
+      () => stats.gauge('cluster.svc.upstream_rq_pending_active').value === 2,
+      3000,
+      'h2 pending',
+    );
+    expect(stats.gauge('cluster.svc.circuit_breakers.high.rq_pending_open').value).toBe(1);
+    const h3 = await request(port, { path: '/high/3', agent: agent! });
+    expect(h3.status).toBe(503);
+    expect(stats.counter('cluster.svc.upstream_rq_pending_overflow').value).toBe(2);
+    backends[0].mode = 'ok';
+    backends[0].release();
+    const done = await Promise.all([d1, d2, h1, h2]);
+    expect(done.map((d) => d.status)).toEqual([200, 200, 200, 200]);
+    // Two connections in all, one per priority: the pending requests waited for them.
+    expect(backends[0].connectionsAccepted).toBe(2);
+    expect(stats.gauge('cluster.svc.upstream_rq_pending_active').value).toBe(0);
+    expect(stats.gauge('cluster.svc.circuit_breakers.high.rq_pending_open').value).toBe(0);
+  });
+
   it('an unknown priority is reported at its field path', () => {
     const issues = new Issues();
     expect(routes(issues, 'LOW')).toBeNull();

@@ -153,7 +153,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     }
     // Circuit breaker max_requests at the route's priority (proxy/upstream/circuit-breakers.ts):
     // 503 UO, x-envoy-overloaded.
-    const breakers = cluster.breakers(action.priority ?? 'DEFAULT');
+    const priority = action.priority ?? 'DEFAULT';
+    const breakers = cluster.breakers(priority);
     if (!breakers.admitRequest()) {
       sendOverloaded(cb);
       return 'stop';
@@ -207,8 +208,8 @@ export class RouterFilter implements HttpFilter, UpstreamResponseHandler, TimerT
     if (action.attemptCountInRequest === true) headers['x-envoy-attempt-count'] = '1';
     this.upstream =
       retry === null || head.upgrade !== null
-        ? cluster.poolFor(host).newStream(upstreamHead, this)
-        : new RetryingStream(this, cluster, retry, breakers, upstreamHead, lbCtx, host);
+        ? cluster.poolFor(host, priority).newStream(upstreamHead, this)
+        : new RetryingStream(this, cluster, retry, breakers, upstreamHead, lbCtx, host, priority);
     if (endStream && this.upstream !== null && !this.finished) this.upstream.end();
     return 'continue';
   }

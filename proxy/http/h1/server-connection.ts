@@ -162,6 +162,11 @@ export class H1ServerConnection implements TimerTarget {
     if (s?.started) s.sink?.onWritable();
   };
 
+  /** The socket still takes writes. */
+  get writable(): boolean {
+    return !this.closed && this.socket.writable;
+  }
+
   write(data: string | Buffer): boolean {
     if (this.closed || !this.socket.writable) return true;
     return typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data);

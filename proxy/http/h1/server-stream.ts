@@ -241,7 +241,8 @@ export class H1ServerStream implements DownstreamStream {
   }
 
   private finishResponse(): void {
-    this.state = RES_DONE;
+    // Written into a connection already gone: the client never gets it (reported at 'close').
+    this.state = this.conn.writable ? RES_DONE : RES_RESET;
     this.readPaused = false;
     this.held = null;
     this.endHeld = false;
@@ -258,9 +259,10 @@ export class H1ServerStream implements DownstreamStream {
 
   /** @internal The connection closed before this response was complete. */
   closed(): void {
-    if (this.state >= RES_DONE) return;
+    if (this.state === RES_DONE || this.doneReported) return;
     this.state = RES_RESET;
     this.pendingHead = null;
+    this.doneReported = true;
     if (this.started) this.sink?.onClosed(false);
   }
 

@@ -127,6 +127,7 @@ describe('HTTP/1 server codec', () => {
                 body,
                 te: req.headers['transfer-encoding'] ?? null,
                 expect: req.headers.expect ?? null,
+                fields: Object.keys(req.headers).filter((k) => k.startsWith('x-field-')).length,
               }),
             );
         }
@@ -137,7 +138,7 @@ describe('HTTP/1 server codec', () => {
     clusters = realClusters(stats, [{ name: 'b', ports: [(upstream.address() as AddressInfo).port] }]);
     ({ listener, port } = await startHttpListener(
       hcmConfig(testRouteTable([{ prefix: '/', cluster: 'b', timeoutMs: 0 }]), {
-        maxRequestHeadersKb: 4,
+        maxRequestHeadersKb: 8,
         idleTimeoutMs: 300,
         accessLogs: [{ sink, raw: {} }],
       }),
@@ -170,6 +171,34 @@ describe('HTTP/1 server codec', () => {
     expect(JSON.parse(d.body).url).toBe('/two');
     expect(arrived).toEqual(['/slow', '/one', '/two']);
     expect(c.isClosed).toBe(false);
+  });
+
+  it('pipelined requests with bodies wait their turn and keep their bodies', async () => {
+    const c = client();
+    c.write(
+      'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n' +
+        'POST /p1 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello' +
+        'POST /p2 HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    );
+    await waitFor(() => held.length === 1, 3000, 'held request');
+    expect(arrived).toEqual(['/slow']);
+    held[0]();
+    const [, p1, p2] = await c.responses(3);
+    expect(JSON.parse(p1.body).body).toBe('hello');
+    expect(JSON.parse(p2.body).body).toBe('abc');
+  });
+
+  it('a head of more than 32 fields and a long target (parser flushes them in batches)', async () => {
+    const c = client();
+    let h = '';
+    for (let i = 0; i < 70; i++) h += `X-Field-${i}: value-${i}\r\n`;
+    const target = `/long/${'p'.repeat(3000)}?q=1`;
+    c.write(`GET ${target} HTTP/1.1\r\nHost: a\r\n${h}\r\n`);
+    const [r] = await c.responses(1);
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).url).toBe(target);
+    expect(JSON.parse(r.body).fields).toBe(70);
+    expect(arrived).toEqual([target]);
   });
 
   it('lowercase headers, a Date, and keep-alive on HTTP/1.1', async () => {
@@ -299,7 +328,7 @@ describe('HTTP/1 server codec', () => {
 
   it('oversized head: 431, downstream_rq_too_large, connection closed', async () => {
     const c = client();
-    c.write(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(5000)}\r\n\r\n`);
+    c.write(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${'a'.repeat(9000)}\r\n\r\n`);
     await c.closed;
     const [r] = await c.responses(1);
     expect(r.status).toBe(431);

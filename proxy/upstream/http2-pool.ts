@@ -145,6 +145,8 @@ class Http2Stream implements UpstreamStream {
   private gotHeaders = false;
   private localReset = false;
   private trailers: OutgoingHttpHeaders | undefined = undefined;
+  /** Response trailers received, held until the body before them has been delivered ('end'). */
+  private trailersReceived: IncomingHttpHeaders | null = null;
   /**
    * Counted in the cluster's pending requests (upstream_rq_pending_active): 'connecting' until its
    * session is up, 'queued' (behind the peer's stream limit, where nghttp2 holds it) until the
@@ -256,7 +258,10 @@ class Http2Stream implements UpstreamStream {
   }
 
   trailersIn(t: IncomingHttpHeaders): void {
-    if (!this.done) this.handler.onTrailers(t);
+    // node emits 'trailers' when the frame arrives, even while the stream is paused with body
+    // still buffered (downstream backpressure): passed on now they would overtake that body and
+    // end the response short. They go at 'end', after the last byte.
+    if (!this.done) this.trailersReceived = t;
   }
 
   ended(st: ClientHttp2Stream): void {
@@ -267,6 +272,12 @@ class Http2Stream implements UpstreamStream {
     if (!this.gotHeaders) {
       this.fail('protocol_error', 'stream ended without response headers');
       return;
+    }
+    const t = this.trailersReceived;
+    if (t !== null) {
+      this.trailersReceived = null;
+      this.handler.onTrailers(t);
+      if (this.done) return;
     }
     this.finish();
     this.handler.onEnd();

@@ -255,6 +255,25 @@ export class ActiveStream implements StreamCallbacks, TimerTarget, DownstreamSin
 
   encodeTrailers(trailers: OutgoingHttpHeaders): void {
     if (this.done) return;
+    const filters = this.filters;
+    for (let i = filters.length - 2; i >= 0; i--) {
+      const f = filters[i];
+      if (f.encodeTrailers !== undefined && f.encodeTrailers(trailers) === 'stop') return;
+    }
+    this.writeTrailers(trailers);
+  }
+
+  continueEncodingTrailers(from: HttpFilter, trailers: OutgoingHttpHeaders): void {
+    if (this.done) return;
+    const filters = this.filters;
+    for (let i = filters.indexOf(from) - 1; i >= 0; i--) {
+      const f = filters[i];
+      if (f.encodeTrailers !== undefined && f.encodeTrailers(trailers) === 'stop') return;
+    }
+    this.writeTrailers(trailers);
+  }
+
+  private writeTrailers(trailers: OutgoingHttpHeaders): void {
     this.info.responseTrailers = trailers as StreamInfo['responseTrailers'];
     this.down.writeTrailers(trailers);
   }

@@ -65,6 +65,11 @@ export interface StreamCallbacks {
    */
   continueEncoding(from: HttpFilter, chunk: Buffer, endStream: boolean): boolean;
   /**
+   * A filter whose encodeTrailers returned 'stop' passes the trailers on later from here (through
+   * the filters before `from`, then to the downstream); they end the response.
+   */
+  continueEncodingTrailers(from: HttpFilter, trailers: OutgoingHttpHeaders): void;
+  /**
    * A filter that held response data ('stop') can take more: the filters after it (the router)
    * get onDownstreamWritable and resume reading their upstream.
    */
@@ -87,6 +92,11 @@ export interface HttpFilter {
    * the downstream is full, and resumes at the next onDownstreamWritable (see encodingWritable).
    */
   encodeData?(chunk: Buffer, endStream: boolean): FilterStatus;
+  /**
+   * Response trailers (gRPC status), in encode order. 'stop' holds them: the filter passes them on
+   * with callbacks.continueEncodingTrailers once the body it holds has gone.
+   */
+  encodeTrailers?(trailers: OutgoingHttpHeaders): FilterStatus;
   /** The downstream can take more response data again (after encodeData returned false). */
   onDownstreamWritable?(): void;
   /** The downstream went away (reset, closed, timed out); release upstream resources. */

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { FilterStatus, HttpFilter, RequestHead, StreamCallbacks } from '../../../../http/filter.js';
 import { ResponseFlag } from '../../../../http/response-flags.js';
 import type { FaultConfig, Fraction } from './config.js';
@@ -58,8 +58,7 @@ export class FaultFilter implements HttpFilter, ThrottleSink {
       c.abort !== null &&
       hit(c.abort.percentage, headerInt(head.headers, H_ABORT_PCT)) &&
       this.abortCode(head) !== null;
-    // gRPC responses end in trailers, which do not pass through encodeData: not throttled.
-    const kib = abort || head.grpc ? 0 : this.rateLimitKib(head);
+    const kib = abort ? 0 : this.rateLimitKib(head);
     if (delayMs <= 0 && !abort && kib <= 0) return 'continue';
     if (c.stats.active_faults.value >= c.maxActiveFaults) {
       c.stats.faults_overflow.inc();
@@ -89,6 +88,20 @@ export class FaultFilter implements HttpFilter, ThrottleSink {
     if (t === null) return 'continue';
     t.push(chunk, endStream);
     return 'stop';
+  }
+
+  encodeTrailers(trailers: OutgoingHttpHeaders): FilterStatus {
+    const t = this.throttle;
+    if (t === null) return 'continue';
+    t.pushTrailers(trailers);
+    return 'stop';
+  }
+
+  /** ThrottleSink: the trailers, after the last byte the throttle held. */
+  passOnTrailers(trailers: OutgoingHttpHeaders): void {
+    this.throttle = null;
+    this.release();
+    this.cb.continueEncodingTrailers(this, trailers);
   }
 
   onDownstreamWritable(): void {

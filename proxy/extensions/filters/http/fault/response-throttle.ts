@@ -1,7 +1,11 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+
 /** Where a throttle sends the bytes it releases (the fault filter, which owns the stream callbacks). */
 export interface ThrottleSink {
   /** Passes bytes on towards the client; false when the downstream buffer is full. */
   passOn(chunk: Buffer, endStream: boolean): boolean;
+  /** Passes the response trailers on (they end the response), after every byte before them. */
+  passOnTrailers(trailers: OutgoingHttpHeaders): void;
   /** The throttle's backlog is low again: the writer (router) may resume its upstream. */
   wantMore(): void;
 }
@@ -21,6 +25,8 @@ export class ResponseThrottle {
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private endSeen = false;
+  /** The response ends in trailers (gRPC): sent once the body before them is released. */
+  private trailers: OutgoingHttpHeaders | null = null;
   private ended = false;
   private blocked = false;
   private holdingWriter = false;
@@ -44,9 +50,20 @@ export class ResponseThrottle {
     }
     if (endStream) this.endSeen = true;
     this.holdingWriter = !endStream;
-    if (this.timer === null) {
-      this.timer = setInterval(onTick, 1000 / TICKS_PER_SECOND, this);
-    }
+    this.startTicking();
+  }
+
+  /** Takes the response trailers: they end the body, and go after the bytes queued before them. */
+  pushTrailers(trailers: OutgoingHttpHeaders): void {
+    if (this.ended) return;
+    this.trailers = trailers;
+    this.endSeen = true;
+    this.holdingWriter = false;
+    this.startTicking();
+  }
+
+  private startTicking(): void {
+    if (this.timer === null) this.timer = setInterval(onTick, 1000 / TICKS_PER_SECOND, this);
   }
 
   /** The downstream drained. */
@@ -80,14 +97,16 @@ export class ResponseThrottle {
       else q[0] = head.subarray(n);
       this.queued -= n;
       this.budget -= n;
-      const last = this.endSeen && q.length === 0;
+      const last = this.endSeen && q.length === 0 && this.trailers === null;
       if (last) this.ended = true;
       if (!this.sink.passOn(part, last)) this.blocked = true;
       if (last) break;
     }
     if (!this.ended && this.endSeen && q.length === 0) {
       this.ended = true;
-      this.sink.passOn(EMPTY, true);
+      const t = this.trailers;
+      if (t !== null) this.sink.passOnTrailers(t);
+      else this.sink.passOn(EMPTY, true);
     }
     if (this.ended) {
       this.stop();

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Issues } from '../../../../../proxy/config/issues.js';
@@ -171,6 +172,86 @@ describe('fault response_rate_limit', () => {
     expect(received).toBeLessThan(200 * 1024);
     req.destroy();
     await waitFor(() => cfg.stats.active_faults.value === 0, 3000, 'fault released');
+  });
+
+  it('a gRPC response is throttled too: its trailers follow the last released byte', async () => {
+    const cfg = parse({
+      response_rate_limit: { fixed_limit: { limit_kbps: 64 }, percentage: { numerator: 100 } },
+    });
+    const grpcBody = BODY.subarray(0, 32 * 1024);
+    const h2 = http2.createServer();
+    h2.on('stream', (st) => {
+      st.on('error', () => {});
+      st.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      st.on('wantTrailers', () => st.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'done' }));
+      st.end(grpcBody);
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', r));
+    const client: { session: http2.ClientHttp2Session | null } = { session: null };
+    try {
+      const stats = new StatsStore();
+      manager = realClusters(stats, [
+        { name: 'svc', ports: [(h2.address() as AddressInfo).port], http2: true },
+      ]);
+      const hcm = hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }]), {
+        httpFilters: [
+          {
+            name: 'envoy.filters.http.fault',
+            typeUrl: faultFilterFactory.typeUrl,
+            config: cfg,
+            factory: faultFilterFactory,
+          },
+          {
+            name: 'envoy.filters.http.router',
+            typeUrl: routerFilterFactory.typeUrl,
+            config: { suppressEnvoyHeaders: false },
+            factory: routerFilterFactory,
+          },
+        ],
+      });
+      const started = await startHttpListener(hcm, manager, stats);
+      listener = started.listener;
+      const session = http2.connect(`http://127.0.0.1:${started.port}`);
+      client.session = session;
+      const res = await new Promise<{
+        body: Buffer;
+        trailers: http2.IncomingHttpHeaders;
+        firstMs: number;
+        trailersMs: number;
+      }>((resolve, reject) => {
+        const st = session.request({
+          ':method': 'POST',
+          ':path': '/svc.Echo/Say',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        });
+        const parts: Buffer[] = [];
+        let firstMs = -1;
+        let trailersMs = -1;
+        let trailers: http2.IncomingHttpHeaders = {};
+        st.on('data', (c: Buffer) => {
+          if (firstMs < 0) firstMs = performance.now();
+          parts.push(c);
+        });
+        st.on('trailers', (t) => {
+          trailersMs = performance.now();
+          trailers = t;
+        });
+        st.on('end', () => resolve({ body: Buffer.concat(parts), trailers, firstMs, trailersMs }));
+        st.on('error', reject);
+        st.end(Buffer.from([0, 0, 0, 0, 0]));
+      });
+      expect(res.body.equals(grpcBody)).toBe(true);
+      expect(res.trailers['grpc-status']).toBe('0');
+      expect(res.trailers['grpc-message']).toBe('done');
+      // 32 KiB at 64 KiB/s: about half a second from the first byte to the trailers.
+      expect(res.trailersMs - res.firstMs).toBeGreaterThanOrEqual(350);
+      expect(cfg.stats.response_rl_injected.value).toBe(1);
+      await waitFor(() => cfg.stats.active_faults.value === 0, 3000, 'fault released');
+    } finally {
+      client.session?.close();
+      await new Promise<void>((r) => h2.close(() => r()));
+    }
   });
 
   it('bad config is refused with field paths', () => {

@@ -20,6 +20,11 @@ export interface LlhttpParser {
   finish(): number | Error | undefined;
   close(): void;
   free(): void;
+  /** Server codec (proxy/http/h1/): the parser reads a socket's handle itself (node's server does). */
+  consume?(handle: object): void;
+  unconsume?(): void;
+  /** Inside kOnExecute: a copy of the read just parsed. */
+  getCurrentBuffer?(): Buffer;
   [key: number]: unknown;
 }
 
@@ -32,6 +37,8 @@ interface LlhttpCtor {
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
   readonly kLenientNone: number;
+  /** Called with execute's result after each read of a consumed handle. */
+  readonly kOnExecute?: number;
 }
 
 function load(): LlhttpCtor | null {

@@ -33,6 +33,22 @@ const MAX_RESTARTS = 64;
 
 const EMPTY = Buffer.alloc(0);
 
+/** The libuv stream under a net.Socket, as node's own HTTP server uses it (not a public API). */
+interface StreamHandle {
+  isStreamBase?: boolean;
+  reading?: boolean;
+  _consumed?: boolean;
+  readStart(): number;
+  readStop(): number;
+}
+
+function consumableHandle(socket: Socket): StreamHandle | null {
+  const h = (socket as unknown as { _handle?: StreamHandle | null })._handle;
+  if (h === null || h === undefined || h.isStreamBase !== true || h._consumed === true) return null;
+  if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function') return null;
+  return h;
+}
+
 /**
  * remora's downstream HTTP/1.x server codec: one per connection, on node's llhttp binding in
  * REQUEST mode with every lenient flag off (smuggling defences). It parses requests, answers them
@@ -65,6 +81,10 @@ export class H1ServerConnection implements TimerTarget {
    */
   private readonly idleTimer: TimerEntry;
   private idleSince = 0;
+  /** The socket's handle when the parser consumes it directly; null when reading 'data' events. */
+  private handle: StreamHandle | null = null;
+  /** llhttp stopped early in the current read (an upgrade request that was not taken). */
+  private partialRead = false;
   private headersTimer: TimerEntry | null = null;
 
   constructor(
@@ -93,11 +113,29 @@ export class H1ServerConnection implements TimerTarget {
       this.headersTimer = new TimerEntry(this, TIMER_HEADERS);
       owner.wheel.schedule(this.headersTimer, opts.headersTimeoutMs);
     }
-    socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
+    const canConsume =
+      typeof p.consume === 'function' &&
+      typeof p.unconsume === 'function' &&
+      typeof p.getCurrentBuffer === 'function' &&
+      typeof P.kOnExecute === 'number';
+    const handle = canConsume ? consumableHandle(socket) : null;
+    if (handle === null) {
+      socket.on('data', this.onData);
+      return;
+    }
+    // The parser reads the socket's handle itself, as node's own server does: no Buffer per read
+    // handed through Readable and a 'data' event. Bytes already buffered (the codec sniffing
+    // unshifts the first read) are parsed first.
+    this.handle = handle;
+    const first = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    handle._consumed = true;
+    p[P.kOnExecute as number] = this.onExecute;
+    (p.consume as (h: object) => void).call(p, handle);
+    if (first !== null) this.onData(first);
   }
 
   /** Nothing in flight: no response pending and no request part-way. */
@@ -134,6 +172,25 @@ export class H1ServerConnection implements TimerTarget {
     }
   };
 
+  /** The parser consumed a read from the handle: `r` is what execute returned for it. */
+  private readonly onExecute = (r: number | Error): void => {
+    if (this.closed) return;
+    if (typeof r !== 'number') {
+      if (!this.stopped) this.protocolError(r);
+      return;
+    }
+    if (this.upgrading === null && !this.partialRead) return;
+    // Rare: an upgrade head, or a bodyless upgrade request that was not taken (llhttp stops after
+    // it) with more requests behind it. The read is fetched back (a copy) for what follows.
+    this.partialRead = false;
+    const buf = (this.parser.getCurrentBuffer as () => Buffer).call(this.parser);
+    if (this.upgrading !== null) {
+      this.holdForUpgrade(this.upgrading, buf.subarray(r));
+      return;
+    }
+    if (r < buf.length && !this.stopped) this.onData(buf.subarray(r));
+  };
+
   private readonly onEnd = (): void => {
     this.peerEnded = true;
     if (this.closed || this.upgrading !== null) return;
@@ -154,7 +211,7 @@ export class H1ServerConnection implements TimerTarget {
     const q = this.queue.splice(0);
     for (let i = 0; i < q.length; i++) q[i].closed();
     this.parsing = null;
-    this.parser.close();
+    this.releaseParser();
   };
 
   private readonly onDrain = (): void => {
@@ -258,6 +315,8 @@ export class H1ServerConnection implements TimerTarget {
           this.stopped = true;
           this.upgrading = s;
           ret = 2;
+        } else {
+          this.partialRead = true;
         }
       }
     }
@@ -366,13 +425,38 @@ export class H1ServerConnection implements TimerTarget {
     if (this.closed || this.upgrading !== null) return;
     const p = this.parsing;
     const want = this.queue.length <= 1 && (p === null || !p.readPaused);
+    const h = this.handle;
     if (want && this.readPaused) {
       this.readPaused = false;
-      this.socket.resume();
+      if (h === null) this.socket.resume();
+      else if (!h.reading) {
+        h.reading = true;
+        h.readStart();
+      }
     } else if (!want && !this.readPaused) {
       this.readPaused = true;
-      this.socket.pause();
+      if (h === null) this.socket.pause();
+      else if (h.reading) {
+        // The parser consumes the handle: pausing the Readable would not stop the reads.
+        h.reading = false;
+        h.readStop();
+      }
     }
+  }
+
+  private unconsume(): void {
+    const h = this.handle;
+    if (h === null) return;
+    this.handle = null;
+    (this.parser.unconsume as () => void).call(this.parser);
+    // Reads go to the socket's own stream again; if stopped here, its Readable restarts them when
+    // someone reads (the upgrade splice).
+    h._consumed = false;
+  }
+
+  private releaseParser(): void {
+    this.unconsume();
+    this.parser.close();
   }
 
   // ---- upgrade ----
@@ -380,8 +464,9 @@ export class H1ServerConnection implements TimerTarget {
   private holdForUpgrade(s: H1ServerStream, head: Buffer): void {
     s.upgradeHead = head.length > 0 ? Buffer.from(head) : EMPTY;
     // Bytes after the head stay in the socket until the upgrade is spliced or refused.
-    this.socket.removeListener('data', this.onData);
     this.socket.pause();
+    if (this.handle !== null) this.unconsume();
+    else this.socket.removeListener('data', this.onData);
   }
 
   /** @internal Hands the socket over to an upgrade (after the upstream's 101). */
@@ -396,7 +481,7 @@ export class H1ServerConnection implements TimerTarget {
     this.queue.length = 0;
     this.parsing = null;
     this.upgrading = null;
-    this.parser.close();
+    this.releaseParser();
     return { socket: sock, head: s.upgradeHead };
   }
 

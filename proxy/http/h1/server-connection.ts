@@ -2,9 +2,17 @@ import type { Socket } from 'node:net';
 import { HTTPParser, type LlhttpParser, requestMethods } from '../../upstream/llhttp.js';
 import type { UpgradeTakeover } from '../downstream-stream.js';
 import type { HcmStats } from '../hcm-stats.js';
-import { TimerEntry, type TimerTarget, type TimerWheel } from '../timer-wheel.js';
+import type { TimerWheel } from '../timer-wheel.js';
+import { ConnectionTimers, type TimedConnection } from './connection-timers.js';
 import { foldRequestHeaders } from './request-headers.js';
 import { H1ServerStream } from './server-stream.js';
+import {
+  consumeSocket,
+  currentRead,
+  releaseSocket,
+  type StreamHandle,
+  setHandleReading,
+} from './socket-handle.js';
 
 /** What the codec needs from its connection manager. */
 export interface H1ServerOwner {
@@ -25,29 +33,11 @@ export interface H1CodecOptions {
   readonly allowedUpgrades: readonly string[];
 }
 
-const TIMER_IDLE = 0;
-const TIMER_HEADERS = 1;
 const METHOD_CONNECT = 5;
 /** Requests after a bodyless, refused upgrade request in one read (llhttp stops after each). */
 const MAX_RESTARTS = 64;
 
 const EMPTY = Buffer.alloc(0);
-
-/** The libuv stream under a net.Socket, as node's own HTTP server uses it (not a public API). */
-interface StreamHandle {
-  isStreamBase?: boolean;
-  reading?: boolean;
-  _consumed?: boolean;
-  readStart(): number;
-  readStop(): number;
-}
-
-function consumableHandle(socket: Socket): StreamHandle | null {
-  const h = (socket as unknown as { _handle?: StreamHandle | null })._handle;
-  if (h === null || h === undefined || h.isStreamBase !== true || h._consumed === true) return null;
-  if (typeof h.readStart !== 'function' || typeof h.readStop !== 'function') return null;
-  return h;
-}
 
 /**
  * remora's downstream HTTP/1.x server codec: one per connection, on node's llhttp binding in
@@ -57,7 +47,7 @@ function consumableHandle(socket: Socket): StreamHandle | null {
  * idle connections and slow first heads on the shared timer wheel. Parser and socket callbacks
  * are arrow properties: closures per connection, none per request.
  */
-export class H1ServerConnection implements TimerTarget {
+export class H1ServerConnection implements TimedConnection {
   readonly parser: LlhttpParser;
   /** Streams whose response is not complete, in request order; [0] is the one answering. */
   private readonly queue: H1ServerStream[] = [];
@@ -74,18 +64,11 @@ export class H1ServerConnection implements TimerTarget {
   private peerEnded = false;
   private closing = false;
   private served = 0;
-  /**
-   * The idle timer stays scheduled across requests and checks on firing whether the connection was
-   * idle long enough (performance.now() of the last response, `idleSince`): two wheel operations
-   * per request saved.
-   */
-  private readonly idleTimer: TimerEntry;
-  private idleSince = 0;
+  private readonly timers: ConnectionTimers;
   /** The socket's handle when the parser consumes it directly; null when reading 'data' events. */
   private handle: StreamHandle | null = null;
   /** llhttp stopped early in the current read (an upgrade request that was not taken). */
   private partialRead = false;
-  private headersTimer: TimerEntry | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -101,41 +84,20 @@ export class H1ServerConnection implements TimerTarget {
     p[P.kOnBody] = this.onBody;
     p[P.kOnMessageComplete] = this.onMessageComplete;
     this.parser = p;
-    this.idleTimer = new TimerEntry(this, TIMER_IDLE);
-    // A connection that never sends a request is idle too.
-    if (opts.idleTimeoutMs > 0) {
-      this.idleSince = performance.now();
-      owner.wheel.schedule(this.idleTimer, opts.idleTimeoutMs);
-    }
-    if (opts.headersTimeoutMs > 0) {
-      // request_headers_timeout for the first request (a slowloris guard); later requests on a
-      // keep-alive connection are bounded by the idle timeout.
-      this.headersTimer = new TimerEntry(this, TIMER_HEADERS);
-      owner.wheel.schedule(this.headersTimer, opts.headersTimeoutMs);
-    }
+    this.timers = new ConnectionTimers(this, owner.wheel, opts.idleTimeoutMs, opts.headersTimeoutMs);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
-    const canConsume =
-      typeof p.consume === 'function' &&
-      typeof p.unconsume === 'function' &&
-      typeof p.getCurrentBuffer === 'function' &&
-      typeof P.kOnExecute === 'number';
-    const handle = canConsume ? consumableHandle(socket) : null;
-    if (handle === null) {
+    // The parser reads the socket's handle itself where it can (socket-handle.ts).
+    const consumed = P.kOnExecute === undefined ? null : consumeSocket(p, socket);
+    if (consumed === null) {
       socket.on('data', this.onData);
       return;
     }
-    // The parser reads the socket's handle itself, as node's own server does: no Buffer per read
-    // handed through Readable and a 'data' event. Bytes already buffered (the codec sniffing
-    // unshifts the first read) are parsed first.
-    this.handle = handle;
-    const first = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-    handle._consumed = true;
     p[P.kOnExecute as number] = this.onExecute;
-    (p.consume as (h: object) => void).call(p, handle);
-    if (first !== null) this.onData(first);
+    this.handle = consumed.handle;
+    if (consumed.first !== null) this.onData(consumed.first);
   }
 
   /** Nothing in flight: no response pending and no request part-way. */
@@ -183,7 +145,7 @@ export class H1ServerConnection implements TimerTarget {
     // Rare: an upgrade head, or a bodyless upgrade request that was not taken (llhttp stops after
     // it) with more requests behind it. The read is fetched back (a copy) for what follows.
     this.partialRead = false;
-    const buf = (this.parser.getCurrentBuffer as () => Buffer).call(this.parser);
+    const buf = currentRead(this.parser);
     if (this.upgrading !== null) {
       this.holdForUpgrade(this.upgrading, buf.subarray(r));
       return;
@@ -207,7 +169,7 @@ export class H1ServerConnection implements TimerTarget {
   private readonly onClose = (): void => {
     if (this.closed) return;
     this.closed = true;
-    this.cancelTimers();
+    this.timers.cancel();
     const q = this.queue.splice(0);
     for (let i = 0; i < q.length; i++) q[i].closed();
     this.parsing = null;
@@ -293,10 +255,7 @@ export class H1ServerConnection implements TimerTarget {
       this.url = '';
     }
     if (this.stopped || this.closed) return 0;
-    if (this.headersTimer !== null) {
-      this.owner.wheel.cancel(this.headersTimer);
-      this.headersTimer = null;
-    }
+    this.timers.headArrived();
     if (major !== 1) {
       this.protocolError(null);
       return 0;
@@ -372,7 +331,7 @@ export class H1ServerConnection implements TimerTarget {
     const tooLarge = err?.code === 'HPE_HEADER_OVERFLOW';
     if (tooLarge) stats.downstream_rq_too_large.inc();
     const line = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    this.cancelTimers();
+    this.timers.cancel();
     // Half-close only: the client's further bytes are read and dropped, so it is not reset
     // before it reads this reply.
     this.socket.end(`HTTP/1.1 ${line}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`, 'latin1');
@@ -409,11 +368,7 @@ export class H1ServerConnection implements TimerTarget {
       this.closeSoon();
       return;
     }
-    const idleMs = this.opts.idleTimeoutMs;
-    if (idleMs > 0) {
-      this.idleSince = performance.now();
-      if (this.idleTimer.slot < 0) this.owner.wheel.schedule(this.idleTimer, idleMs);
-    }
+    this.timers.idleFromNow();
     this.updateReading();
   }
 
@@ -429,18 +384,11 @@ export class H1ServerConnection implements TimerTarget {
     if (want && this.readPaused) {
       this.readPaused = false;
       if (h === null) this.socket.resume();
-      else if (!h.reading) {
-        h.reading = true;
-        h.readStart();
-      }
+      else setHandleReading(h, true);
     } else if (!want && !this.readPaused) {
       this.readPaused = true;
       if (h === null) this.socket.pause();
-      else if (h.reading) {
-        // The parser consumes the handle: pausing the Readable would not stop the reads.
-        h.reading = false;
-        h.readStop();
-      }
+      else setHandleReading(h, false);
     }
   }
 
@@ -448,10 +396,7 @@ export class H1ServerConnection implements TimerTarget {
     const h = this.handle;
     if (h === null) return;
     this.handle = null;
-    (this.parser.unconsume as () => void).call(this.parser);
-    // Reads go to the socket's own stream again; if stopped here, its Readable restarts them when
-    // someone reads (the upgrade splice).
-    h._consumed = false;
+    releaseSocket(this.parser, h);
   }
 
   private releaseParser(): void {
@@ -477,7 +422,7 @@ export class H1ServerConnection implements TimerTarget {
     sock.removeListener('close', this.onClose);
     sock.removeListener('drain', this.onDrain);
     this.closed = true;
-    this.cancelTimers();
+    this.timers.cancel();
     this.queue.length = 0;
     this.parsing = null;
     this.upgrading = null;
@@ -485,36 +430,21 @@ export class H1ServerConnection implements TimerTarget {
     return { socket: sock, head: s.upgradeHead };
   }
 
-  // ---- timers ----
+  // ---- timers (connection-timers.ts) ----
 
-  onTimer(kind: number): void {
+  get busy(): boolean {
+    return this.queue.length > 0 || this.parsing !== null || this.upgrading !== null;
+  }
+
+  idleTimedOut(): void {
     if (this.closed) return;
-    const stats = this.owner.stats;
-    if (kind === TIMER_IDLE) {
-      if (this.upgrading !== null) return;
-      const idleMs = this.opts.idleTimeoutMs;
-      if (this.queue.length > 0 || this.parsing !== null) {
-        // Busy (or a request body still arriving after its response): look again later.
-        this.owner.wheel.schedule(this.idleTimer, idleMs);
-        return;
-      }
-      const idleFor = performance.now() - this.idleSince;
-      if (idleFor < idleMs) {
-        this.owner.wheel.schedule(this.idleTimer, idleMs - idleFor);
-        return;
-      }
-      stats.downstream_cx_idle_timeout.inc();
-    } else {
-      if (this.served > 0) return;
-      stats.downstream_rq_header_timeout.inc();
-    }
+    this.owner.stats.downstream_cx_idle_timeout.inc();
     this.destroy();
   }
 
-  private cancelTimers(): void {
-    const wheel = this.owner.wheel;
-    wheel.cancel(this.idleTimer);
-    if (this.headersTimer !== null) wheel.cancel(this.headersTimer);
-    this.headersTimer = null;
+  headersTimedOut(): void {
+    if (this.closed || this.served > 0) return;
+    this.owner.stats.downstream_rq_header_timeout.inc();
+    this.destroy();
   }
 }

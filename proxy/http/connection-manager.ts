@@ -1,9 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import http2, {
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type ServerHttp2Session,
-} from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { HcmConfig } from '../model/listener.js';
 import type { StatsStore } from '../observability/stats.js';
@@ -11,11 +7,12 @@ import { normalizePath, type PathNormalizeOptions } from '../router/path-normali
 import type { ClusterLookup } from '../upstream/cluster.js';
 import { llhttpAvailable } from '../upstream/llhttp.js';
 import { ActiveStream, type StreamOwner } from './active-stream.js';
-import { destroySilent, goaway, isUpgradeRequest, noteStream } from './downstream-connections.js';
+import { destroySilent, isUpgradeRequest } from './downstream-connections.js';
 import type { DownstreamStream } from './downstream-stream.js';
 import type { HttpFilter, RequestHead } from './filter.js';
 import { type H1CodecOptions, H1ServerConnection, type H1ServerOwner } from './h1/server-connection.js';
 import type { H1ServerStream } from './h1/server-stream.js';
+import { H2Server } from './h2-server.js';
 import { HcmStats } from './hcm-stats.js';
 import { applyForwardingHeaders, requestIdOf, stripHopByHop } from './headers.js';
 import { isGrpcContentType } from './local-reply.js';
@@ -53,8 +50,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
   draining = false;
   /** The node:http fallback, when remora's own HTTP/1 codec is not used. */
   private readonly nodeH1: NodeH1Server | null;
-  private readonly h2: http2.Http2Server;
-  private readonly sessions = new Set<ServerHttp2Session>();
+  private readonly h2: H2Server;
   /** Connections on remora's own HTTP/1 codec. */
   private readonly codecConns = new Set<H1ServerConnection>();
   private readonly h1Opts: H1CodecOptions;
@@ -67,8 +63,6 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
    * (origin-form path, no fragment), which cost a char test and an includes('#').
    */
   private readonly pathOpts: PathNormalizeOptions;
-  /** Opens the connection-level flow-control window of a new HTTP/2 session to the configured size. */
-  private readonly setConnectionWindow: (this: ServerHttp2Session) => void;
 
   constructor(
     readonly cfg: HcmConfig,
@@ -91,30 +85,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
       allowedUpgrades: allowed,
     };
     this.nodeH1 = USE_OWN_H1 ? null : new NodeH1Server(this, this.maxHeaderBytes);
-    this.h2 = http2.createServer({
-      maxHeaderListPairs: cfg.maxHeadersCount * 2 + 16,
-      maxSessionMemory: 64,
-      // Windows bigger than HTTP/2's 64 KiB default so one stream can fill a fast link; they also
-      // bound what a paused stream (upstream backpressure) and a whole connection may buffer here.
-      settings: {
-        maxHeaderListSize: this.maxHeaderBytes * 2,
-        enablePush: false,
-        initialWindowSize: cfg.http2?.initialStreamWindowSize ?? H2_STREAM_WINDOW,
-        // The HCM's http2_protocol_options; unset leaves Node's defaults.
-        ...(cfg.http2?.maxConcurrentStreams === undefined
-          ? {}
-          : { maxConcurrentStreams: cfg.http2.maxConcurrentStreams }),
-        ...(cfg.http2?.hpackTableSize === undefined ? {} : { headerTableSize: cfg.http2.hpackTableSize }),
-      },
-    });
-    const connWindow = cfg.http2?.initialConnectionWindowSize ?? H2_CONNECTION_WINDOW;
-    // One function per manager (not per session): sessions call it with `this` bound.
-    this.setConnectionWindow = function (this: ServerHttp2Session): void {
-      if (!this.destroyed) this.setLocalWindowSize(connWindow);
-    };
-    this.h2.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => this.onH2Request(req, res));
-    this.h2.on('session', (s: ServerHttp2Session) => this.onH2Session(s));
-    this.h2.on('sessionError', () => this.stats.downstream_cx_protocol_error.inc());
+    this.h2 = new H2Server(this, this.maxHeaderBytes);
   }
 
   /** Hands an accepted connection to the codecs. */
@@ -186,26 +157,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
   }
 
   private toHttp2(socket: Socket): void {
-    const stats = this.stats;
-    stats.downstream_cx_http2_total.inc();
-    stats.downstream_cx_http2_active.inc();
-    socket.once('close', () => stats.downstream_cx_http2_active.dec());
-    this.h2.emit('connection', socket);
-  }
-
-  private onH2Session(s: ServerHttp2Session): void {
-    this.sessions.add(s);
-    s.once('connect', this.setConnectionWindow);
-    s.once('close', () => this.sessions.delete(s));
-    s.on('error', () => {});
-    if (this.cfg.idleTimeoutMs > 0) {
-      s.setTimeout(this.cfg.idleTimeoutMs, () => {
-        this.stats.downstream_cx_idle_timeout.inc();
-        s.close();
-      });
-    }
-    s.on('stream', noteStream);
-    if (this.draining) goaway(s);
+    this.h2.accept(socket);
   }
 
   /** A request through the node:http fallback (node-h1-server.ts). */
@@ -312,7 +264,8 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
     );
   }
 
-  private onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
+  /** A request on node's HTTP/2 server (h2-server.ts). */
+  onH2Request(req: Http2ServerRequest, res: Http2ServerResponse): void {
     const stats = this.stats;
     stats.downstream_rq_http2_total.inc();
     const down = new NodeDownstream(req, res, null, NO_UPGRADE_HEAD, this);
@@ -477,10 +430,7 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
       if (c.idle) this.stats.downstream_cx_drain_close.inc();
       c.close();
     }
-    for (const s of this.sessions) {
-      this.stats.downstream_cx_drain_close.inc();
-      goaway(s);
-    }
+    this.h2.drain();
   }
 
   /** Closes every connection now. */
@@ -489,12 +439,9 @@ export class ConnectionManager implements StreamOwner, H1ServerOwner {
     for (const s of this.sniffing) s.destroy();
     this.nodeH1?.forceClose();
     for (const c of this.codecConns) c.destroy();
-    for (const s of this.sessions) s.destroy();
+    this.h2.forceClose();
   }
 }
-
-const H2_STREAM_WINDOW = 1024 * 1024;
-const H2_CONNECTION_WINDOW = 8 * 1024 * 1024;
 
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]*)(.*)$/i;
 const EMPTY = Buffer.alloc(0);

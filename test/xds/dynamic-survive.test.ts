@@ -17,6 +17,7 @@ import {
   ldsListener,
   RDS,
   routeConfig,
+  staticCluster,
   type TestControlPlane,
   until,
 } from './dynamic-harness.js';
@@ -97,6 +98,39 @@ describe.each(['GRPC', 'DELTA_GRPC'] as const)('surviving the control plane over
     await until(() => p.clusters.get('legacy') === undefined, 8000, 'legacy cluster removed');
     await until(() => p.clusters.get('svc')?.allHosts()[0]?.port === b.port, 5000, 'new endpoints');
     expect(await body(port)).toBe('200 b');
+  });
+
+  it('restores a big snapshot (1,500 STATIC clusters beside the EDS one) with its endpoints: CDS applied at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remora-xds-'));
+    defer(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'xds.json');
+    const a = await upstream('a');
+    const cp = await controlPlane();
+    const cpPort = cp.port;
+    const port = await freePort();
+    fill(cp, port, a.port);
+    const n = 1500;
+    for (let i = 0; i < n; i++) cp.set(CDS, `many-${i}`, staticCluster(`many-${i}`, a.port));
+    const first = startDynamicProxy({ port: cpPort, apiType, snapshotPath: file });
+    await first.dynamic.whenInitialized();
+    expect(await body(port)).toBe('200 a');
+    await first.dynamic.flushSnapshot();
+    await first.close();
+    cp.kill();
+
+    // A short fetch timeout: had the EDS restore missed the subscription that the CDS restore
+    // makes (a CDS applied in slices commits later), svc would serve with no endpoints: 503.
+    const p = proxy({
+      port: cpPort,
+      apiType,
+      snapshotPath: file,
+      restoreAfterMs: 100,
+      initialFetchTimeoutMs: 500,
+    });
+    await p.dynamic.whenInitialized();
+    expect(await body(port)).toBe('200 a');
+    expect(p.clusters.get('svc')?.allHosts().length).toBe(1);
+    expect(p.clusters.get(`many-${n - 1}`)?.allHosts().length).toBe(1);
   });
 
   it('ignores an unreadable snapshot file and waits for the server', async () => {

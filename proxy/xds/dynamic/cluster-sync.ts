@@ -10,7 +10,7 @@
  * in one map assignment, the old one's pools drain; a removed one drains. EDS subscriptions follow
  * the clusters: one per service name, released when no cluster names it any more.
  */
-import { type ResourceType, runInSlices, type XdsClient } from '../../../control-client/index.js';
+import { type ResourceType, runInSlices, SLICE_MS, type XdsClient } from '../../../control-client/index.js';
 import type { LoadAssignmentModel } from '../../model/cluster.js';
 import type { StatsStore } from '../../observability/stats.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
@@ -48,6 +48,8 @@ export class ClusterSync {
   private cancelCds: (() => void) | null = null;
   /** stop() ran: a CDS build still in progress is thrown away instead of committed. */
   private stopped = false;
+  /** Set by applyAtOnce(): a CDS batch is built and committed in the turn it arrives. */
+  private atOnce = false;
 
   constructor(private readonly deps: ClusterSyncDeps) {}
 
@@ -57,6 +59,20 @@ export class ClusterSync {
       onDoesNotExist: (name) => this.pendingCds.set(name, null),
       onBatchEnd: () => this.applyCds(),
     });
+  }
+
+  /**
+   * Runs `fn` with CDS batches applied in the turn they arrive, not in slices: a snapshot restore
+   * at startup (nothing is served yet) needs the clusters, and the EDS subscriptions they make, in
+   * place before it restores the endpoints right after.
+   */
+  applyAtOnce(fn: () => void): void {
+    this.atOnce = true;
+    try {
+      fn();
+    } finally {
+      this.atOnce = false;
+    }
   }
 
   /** CDS answered (or timed out) and no cluster is still warming. */
@@ -102,7 +118,7 @@ export class ClusterSync {
       }
       return true;
     };
-    const building = runInSlices(build);
+    const building = runInSlices(build, this.atOnce ? Number.POSITIVE_INFINITY : SLICE_MS);
     if (building === null) {
       this.commitCds(batch, staged);
       return undefined;

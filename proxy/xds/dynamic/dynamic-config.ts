@@ -393,7 +393,7 @@ export class DynamicConfig {
     this.deps.log.warn({ reason, path: this.deps.snapshotPath }, 'serving the persisted xDS snapshot');
     // CDS first: its batch subscribes the EDS names the endpoint snapshot then satisfies. LDS and
     // RDS follow when CDS is initialized (onChanged), in the same turn as their watches.
-    this.restoreTypes([this.types.cluster, this.types.endpoint]);
+    this.clusters.applyAtOnce(() => this.restoreTypes([this.types.cluster, this.types.endpoint]));
     if (this.listeners.isStarted) this.restoreTypes([this.types.listener, this.types.route]);
     this.onChanged();
   }

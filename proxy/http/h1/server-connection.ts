@@ -105,9 +105,13 @@ export class H1ServerConnection implements TimedConnection {
     return this.queue.length === 0 && this.parsing === null && this.upgrading === null;
   }
 
-  /** Responses from now on close the connection (draining, or the connection is ending). */
+  /**
+   * Responses from now on close the connection (draining, or the connection is ending). A stopped
+   * parser alone does not: responses queued before an upgrade or CONNECT still keep it open, and
+   * those two close it themselves if they are answered as ordinary requests.
+   */
   mustClose(): boolean {
-    return this.owner.draining || this.closing || this.stopped;
+    return this.owner.draining || this.closing;
   }
 
   // ---- socket ----
@@ -392,15 +396,15 @@ export class H1ServerConnection implements TimedConnection {
     }
   }
 
-  private unconsume(): void {
+  private unconsume(resumeReads: boolean): void {
     const h = this.handle;
     if (h === null) return;
     this.handle = null;
-    releaseSocket(this.parser, h);
+    releaseSocket(this.parser, h, resumeReads);
   }
 
   private releaseParser(): void {
-    this.unconsume();
+    this.unconsume(false);
     this.parser.close();
   }
 
@@ -410,7 +414,7 @@ export class H1ServerConnection implements TimedConnection {
     s.upgradeHead = head.length > 0 ? Buffer.from(head) : EMPTY;
     // Bytes after the head stay in the socket until the upgrade is spliced or refused.
     this.socket.pause();
-    if (this.handle !== null) this.unconsume();
+    if (this.handle !== null) this.unconsume(true);
     else this.socket.removeListener('data', this.onData);
   }
 

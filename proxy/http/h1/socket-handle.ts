@@ -58,12 +58,15 @@ export function setHandleReading(h: StreamHandle, on: boolean): void {
 }
 
 /**
- * Gives the handle's reads back to the socket's own stream (upgrade, close). Reads stopped here
- * restart when someone reads the socket (the upgrade splice's pipe).
+ * Gives the handle's reads back to the socket's own stream (upgrade; or a closed socket, with
+ * `resumeReads` false). Reads stopped here start again: the socket's Readable still believes its
+ * one read request is outstanding, so it would not restart them itself; what arrives is buffered
+ * there, within its high-water mark.
  */
-export function releaseSocket(parser: LlhttpParser, h: StreamHandle): void {
+export function releaseSocket(parser: LlhttpParser, h: StreamHandle, resumeReads: boolean): void {
   (parser as unknown as ConsumingParser).unconsume();
   h._consumed = false;
+  if (resumeReads) setHandleReading(h, true);
 }
 
 /** Inside kOnExecute: a copy of the read just parsed. */

@@ -231,6 +231,44 @@ describe('tcp_proxy load balancing', () => {
     expect(stats.get('cluster.backend.upstream_cx_connect_fail')).toBe(1);
   });
 
+  it('max_connections 1: a second connection is refused (UO, upstream_cx_overflow) while the first is open', async () => {
+    // A backend that holds each connection open until the test ends it.
+    const held: net.Socket[] = [];
+    const server = net.createServer((s) => {
+      s.on('error', () => {});
+      held.push(s);
+      s.write('hi');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => server.close(() => r(undefined))));
+    const a = await proxy({
+      cluster: { circuit_breakers: { thresholds: [{ max_connections: 1 }] } },
+      ports: [(server.address() as AddressInfo).port],
+    });
+    const first = net.connect({ port: a.port, host: '127.0.0.1' });
+    first.on('error', () => {});
+    await new Promise<void>((r) => first.once('data', () => r()));
+    expect(await connectOnce(a.port)).toBe('');
+    let stats = await adminStats(a.proxy);
+    expect(stats.get('cluster.backend.upstream_cx_overflow')).toBe(1);
+    expect(stats.get('cluster.backend.circuit_breakers.default.cx_open')).toBe(1);
+    expect(held).toHaveLength(1);
+    // The first one closes: the slot is free again.
+    first.destroy();
+    await waitFor(() => held[0]!.destroyed || held[0]!.readableEnded, 3000, 'first upstream closed');
+    const cxOpen = async () =>
+      (await adminStats(a.proxy)).get('cluster.backend.circuit_breakers.default.cx_open');
+    for (let i = 0; i < 300 && (await cxOpen()) !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await cxOpen()).toBe(0);
+    const third = net.connect({ port: a.port, host: '127.0.0.1' });
+    third.on('error', () => {});
+    await new Promise<void>((r) => third.once('data', () => r()));
+    third.destroy();
+    stats = await adminStats(a.proxy);
+    expect(stats.get('cluster.backend.upstream_cx_overflow')).toBe(1);
+    for (const s of held) s.destroy();
+  });
+
   it("counts sessions and bytes under Envoy's tcp.<stat_prefix> names and access-logs each session", async () => {
     const bs = await backends(1);
     const dir = mkdtempSync(join(tmpdir(), 'remora-tcp-log-'));

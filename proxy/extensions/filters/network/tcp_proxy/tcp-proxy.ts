@@ -6,6 +6,7 @@ import { sharedWheel, TimerEntry, type TimerTarget } from '../../../../http/time
 import type { TcpProxyConfig } from '../../../../model/listener.js';
 import type { Counter, Gauge, StatsStore } from '../../../../observability/stats.js';
 import { sourceIpHashKey } from '../../../../router/hash-policy.js';
+import type { ClusterBreakers } from '../../../../upstream/circuit-breakers.js';
 import type { ClusterLookup, UpstreamCluster } from '../../../../upstream/cluster.js';
 import type { Host } from '../../../../upstream/host.js';
 import type { LbContext } from '../../../../upstream/load-balancer.js';
@@ -124,6 +125,8 @@ class TcpSession implements TimerTarget {
   private cluster: UpstreamCluster | null = null;
   private attempts = 0;
   private lb: TcpLbContext | null = null;
+  /** The breakers the current upstream connection (or attempt) counts against. */
+  private breakers: ClusterBreakers | null = null;
   private lastActivity = performance.now();
   private readonly timer = new TimerEntry(this, 0);
   private closed = false;
@@ -169,10 +172,26 @@ class TcpSession implements TimerTarget {
       this.close();
       return;
     }
+    // max_connections of the cluster's DEFAULT breakers, as Envoy's TCP pool: over the limit the
+    // connection is refused (UO) rather than waiting, since there is no pool to wait in.
+    const breakers = cluster.breakers('DEFAULT');
+    if (!breakers.canOpenConnection(1)) {
+      this.info.setFlag(ResponseFlag.UpstreamOverflow);
+      this.close();
+      return;
+    }
+    breakers.connectionOpened();
+    this.breakers = breakers;
     this.attempts++;
     this.info.attemptCount = this.attempts;
     this.info.upstreamHost = host.key;
     this.proxy.connector(host, cluster, (r) => this.onConnectResult(r, host));
+  }
+
+  /** The attempt's connection no longer counts against max_connections (failed, or closed). */
+  private releaseConnection(): void {
+    this.breakers?.connectionClosed();
+    this.breakers = null;
   }
 
   /**
@@ -202,6 +221,7 @@ class TcpSession implements TimerTarget {
       return;
     }
     host.outlier?.putLocalFailure('connect_failed');
+    this.releaseConnection();
     if (this.closed) return;
     const lb = this.lb!;
     if (lb.previousHosts === null) lb.previousHosts = [host];
@@ -216,6 +236,7 @@ class TcpSession implements TimerTarget {
 
   private onConnected(up: Socket): void {
     if (this.closed) {
+      this.releaseConnection();
       up.destroy();
       return;
     }
@@ -225,7 +246,10 @@ class TcpSession implements TimerTarget {
     this.info.upstreamLocalAddress = `${up.localAddress}:${up.localPort}`;
     const down = this.down;
     const stats = this.proxy.stats;
-    up.on('close', () => this.onUpClose());
+    up.on('close', () => {
+      this.releaseConnection();
+      this.onUpClose();
+    });
     up.on('error', () => this.close());
     // Each direction: write, and stop reading the source while the sink's buffer is full.
     down.on('data', (c: Buffer) => {

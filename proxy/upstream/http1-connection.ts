@@ -1,4 +1,12 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
+import {
+  consumeSocket,
+  currentRead,
+  releaseSocket,
+  type StreamHandle,
+  setHandleReading,
+} from '../http/h1/socket-handle.js';
 import { foldHeaders } from './http1-headers.js';
 import type { H1Stream, Http1Pool } from './http1-pool.js';
 import { HTTPParser, type LlhttpParser } from './llhttp.js';
@@ -8,8 +16,18 @@ import { connectFailureOf, openUpstreamSocket } from './upstream-socket.js';
  * One upstream HTTP/1.1 connection of the lean pool (http1-pool.ts): the socket, its llhttp
  * response parser, and the stream it is serving (one at a time). Parser and socket callbacks are
  * arrow properties, so a connection allocates its closures once, not per request.
+ *
+ * Once connected, the parser reads the socket's libuv handle itself where Node allows it
+ * (socket-handle.ts, as the downstream codec and node's own server do): each read is parsed in
+ * C++ and JS hears only the callbacks and kOnExecute, with no Buffer and 'data' event per read.
+ * Otherwise (or with the pool's readHandle off) it parses Buffers from 'data' events. Either way a
+ * finished response is handed on after the read that finished it, so bytes that follow it in the
+ * same read (the server is out of step: nothing was asked) are caught before the connection is
+ * reused.
  */
 const P = HTTPParser!;
+const K_ON_EXECUTE = P.kOnExecute;
+const K_ON_MESSAGE_BEGIN = P.kOnMessageBegin;
 
 export class H1Connection {
   readonly socket: Socket;
@@ -23,6 +41,15 @@ export class H1Connection {
   private informational = false;
   private upgrading = false;
   private error: NodeJS.ErrnoException | undefined = undefined;
+  /** The socket's handle while the parser consumes it; null when reading 'data' events. */
+  private handle: StreamHandle | null = null;
+  /** Reads wanted (the stream's backpressure); applied once connected. */
+  private readsOn = true;
+  /** A response completed in the current read; handed on once the read is parsed. */
+  private finished: H1Stream | null = null;
+  private finishedTrailers: IncomingHttpHeaders | null = null;
+  /** A message began with no response expected (bytes nobody asked for). */
+  private stray = false;
 
   constructor(readonly pool: Http1Pool) {
     const o = pool.opts;
@@ -39,14 +66,19 @@ export class H1Connection {
     p[P.kOnHeadersComplete] = this.onHeadersComplete;
     p[P.kOnBody] = this.onBody;
     p[P.kOnMessageComplete] = this.onMessageComplete;
+    if (K_ON_MESSAGE_BEGIN !== undefined) p[K_ON_MESSAGE_BEGIN] = this.onMessageBegin;
     this.parser = p;
     s.on('connect', this.onConnect);
-    s.on('data', this.onData);
     s.on('end', this.onEnd);
     s.on('error', this.onError);
     s.on('close', this.onClose);
     s.on('drain', this.onDrain);
     s.on('timeout', this.onTimeout);
+  }
+
+  /** The parser reads the socket's handle itself (for tests and profiles). */
+  get readsHandle(): boolean {
+    return this.handle !== null;
   }
 
   assign(stream: H1Stream): void {
@@ -56,8 +88,15 @@ export class H1Connection {
     if (this.served > 1) {
       this.socket.ref();
       if (this.pool.opts.idleTimeoutMs > 0) this.socket.setTimeout(0);
+      // A previous stream may have paused reads as its response ended.
+      this.applyReading(true);
     }
     stream.attach(this);
+  }
+
+  /** The stream `s` (still this connection's) wants the response read, or held back. */
+  setReading(s: H1Stream, on: boolean): void {
+    if (this.stream === s) this.applyReading(on);
   }
 
   /** Closes the connection now (reset, protocol error, no reuse). */
@@ -69,7 +108,30 @@ export class H1Connection {
     this.socket.destroy();
   }
 
+  /** Idle in the pool: the idle timer runs and the socket does not hold the process open. */
+  idle(): void {
+    if (this.pool.opts.idleTimeoutMs > 0) this.socket.setTimeout(this.pool.opts.idleTimeoutMs);
+    this.socket.unref();
+    // Reads go on while idle, so the server closing (or misbehaving) is seen at once.
+    this.applyReading(true);
+  }
+
+  private applyReading(on: boolean): void {
+    this.readsOn = on;
+    if (!this.connected || this.closed) return;
+    const h = this.handle;
+    if (h !== null) setHandleReading(h, on);
+    else if (on) this.socket.resume();
+    else this.socket.pause();
+  }
+
   // --- parser callbacks (arrow properties: one closure per connection, none per request) ---
+
+  private readonly onMessageBegin = (): void => {
+    const s = this.stream;
+    if (s === null || this.finished !== null) this.stray = true;
+    else s.responseStarted = true;
+  };
 
   private readonly onHeaderLines = (raw: string[]): void => {
     for (let i = 0; i < raw.length; i++) this.lines.push(raw[i]);
@@ -118,10 +180,64 @@ export class H1Connection {
       return;
     }
     const s = this.stream;
-    if (s === null || this.upgrading) return;
-    const trailers = this.lines.length > 0 ? foldHeaders(this.lines, true) : null;
+    if (s === null || this.upgrading) {
+      this.lines = [];
+      return;
+    }
+    this.finishedTrailers = this.lines.length > 0 ? foldHeaders(this.lines, true) : null;
     this.lines = [];
     this.stream = null;
+    this.finished = s;
+  };
+
+  // --- reads ---
+
+  private readonly onData = (d: Buffer): void => {
+    const s = this.stream;
+    if (s === null) {
+      // Bytes nobody asked for: the connection is out of step; drop it.
+      this.pool.stats.upstream_cx_protocol_error.inc();
+      this.destroy();
+      return;
+    }
+    s.responseStarted = true;
+    const r = this.parser.execute(d);
+    this.parsed(r, this.upgrading && typeof r === 'number' ? d.subarray(r) : null);
+  };
+
+  /** The parser consumed a read from the handle: `r` is what execute returned for it. */
+  private readonly onExecute = (r: number | Error): void => {
+    // The read is fetched back (a copy) only for an upgrade: the bytes after the 101 head.
+    this.parsed(r, this.upgrading && typeof r === 'number' ? currentRead(this.parser).subarray(r) : null);
+  };
+
+  /** After each read: protocol errors, stray bytes, the upgrade hand-over, the finished response. */
+  private parsed(r: number | Error, upgradeHead: Buffer | null): void {
+    const done = this.finished;
+    this.finished = null;
+    if (this.stray || r instanceof Error) {
+      this.stray = false;
+      this.pool.stats.upstream_cx_protocol_error.inc();
+      const s = this.stream;
+      if (done === null && s !== null && r instanceof Error) {
+        s.fail('protocol_error', `invalid HTTP response: ${(r as NodeJS.ErrnoException).code ?? r.message}`);
+      }
+      this.destroy();
+      // A response that completed before the bad bytes stands; the connection is not reused.
+      if (done !== null) this.finishResponse(done);
+      return;
+    }
+    if (upgradeHead !== null && !this.closed) {
+      const s = this.stream;
+      if (s !== null) this.detachForUpgrade(s, upgradeHead);
+      return;
+    }
+    if (done !== null) this.finishResponse(done);
+  }
+
+  private finishResponse(s: H1Stream): void {
+    const trailers = this.finishedTrailers;
+    this.finishedTrailers = null;
     const max = this.pool.opts.maxRequestsPerConnection;
     const reuse =
       this.keepAlive &&
@@ -133,40 +249,42 @@ export class H1Connection {
     if (reuse) this.pool.release(this);
     s.complete(trailers);
     if (!reuse) this.destroy();
-  };
+  }
 
   // --- socket events ---
 
   private readonly onConnect = (): void => {
     this.connected = true;
+    const consumed =
+      K_ON_EXECUTE === undefined || K_ON_MESSAGE_BEGIN === undefined || this.pool.opts.readHandle === false
+        ? null
+        : consumeSocket(this.parser, this.socket);
+    if (consumed === null) {
+      this.socket.on('data', this.onData);
+      if (!this.readsOn) this.socket.pause();
+    } else {
+      this.parser[K_ON_EXECUTE as number] = this.onExecute;
+      this.handle = consumed.handle;
+      // node starts the first read right after 'connect'; a stream paused before that stops it
+      // once it has (the tick runs before any read can complete).
+      if (!this.readsOn) process.nextTick(applyPausedReads, this);
+    }
     this.stream?.connected();
   };
 
-  private readonly onData = (d: Buffer): void => {
-    const s = this.stream;
-    if (s === null) {
-      // Bytes nobody asked for: the connection is out of step; drop it.
-      this.destroy();
-      return;
-    }
-    s.responseStarted = true;
-    const r = this.parser.execute(d);
-    if (r instanceof Error) {
-      this.pool.stats.upstream_cx_protocol_error.inc();
-      this.stream?.fail(
-        'protocol_error',
-        `invalid HTTP response: ${(r as NodeJS.ErrnoException).code ?? r.message}`,
-      );
-      this.destroy();
-      return;
-    }
-    if (this.upgrading) this.detachForUpgrade(s, d.subarray(r));
-  };
+  /** @internal */
+  pausedAtConnect(): void {
+    if (!this.readsOn) this.applyReading(false);
+  }
 
   private readonly onEnd = (): void => {
     // A body delimited by the connection's end completes here.
     if (this.stream !== null && !this.upgrading) this.parser.finish();
+    const done = this.finished;
+    this.finished = null;
     this.destroy();
+    // Closed first, so the response finished by the end is not taken for a reusable one.
+    if (done !== null) this.finishResponse(done);
   };
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
@@ -175,7 +293,7 @@ export class H1Connection {
 
   private readonly onClose = (): void => {
     this.closed = true;
-    this.parser.close();
+    this.releaseParser();
     this.pool.forget(this);
     const s = this.stream;
     this.stream = null;
@@ -197,11 +315,13 @@ export class H1Connection {
     if (this.stream === null) this.destroy();
   };
 
-  /** Idle in the pool: the idle timer runs and the socket does not hold the process open. */
-  idle(): void {
-    if (this.pool.opts.idleTimeoutMs > 0) this.socket.setTimeout(this.pool.opts.idleTimeoutMs);
-    this.socket.unref();
-    this.socket.resume();
+  private releaseParser(): void {
+    const h = this.handle;
+    if (h !== null) {
+      this.handle = null;
+      releaseSocket(this.parser, h, false);
+    }
+    this.parser.close();
   }
 
   private detachForUpgrade(s: H1Stream, head: Buffer): void {
@@ -216,8 +336,26 @@ export class H1Connection {
     sock.setTimeout(0);
     this.stream = null;
     this.closed = true;
-    this.parser.close();
+    const h = this.handle;
+    if (h !== null) {
+      // Reads go back to the socket's own stream (restarted if the stream had paused them). We
+      // are inside the parser's read callback, which touches the parser after it returns: it is
+      // closed on a later turn of the loop.
+      this.handle = null;
+      releaseSocket(this.parser, h, true);
+      setImmediate(closeParser, this.parser);
+    } else {
+      this.parser.close();
+    }
     this.pool.forget(this);
     s.upgraded(sock, head);
   }
+}
+
+function applyPausedReads(c: H1Connection): void {
+  c.pausedAtConnect();
+}
+
+function closeParser(p: LlhttpParser): void {
+  p.close();
 }

@@ -36,6 +36,11 @@ export interface Http1PoolOptions {
   readonly maxConnections?: number;
   /** The cluster's circuit breakers: max_connections and max_pending_requests across its pools. */
   readonly breakers?: ClusterBreakers;
+  /**
+   * Let llhttp read each socket's handle directly where Node allows it (default); false parses
+   * Buffers from 'data' events, the fallback, kept selectable so tests cover both.
+   */
+  readonly readHandle?: boolean;
 }
 
 export class H1Stream implements UpstreamStream {
@@ -85,7 +90,7 @@ export class H1Stream implements UpstreamStream {
     }
     const sock = conn.socket;
     sock.write(text, 'latin1');
-    if (this.paused) sock.pause();
+    if (this.paused) conn.setReading(this, false);
     const waiting = this.waiting;
     if (waiting !== null) {
       this.waiting = null;
@@ -149,12 +154,12 @@ export class H1Stream implements UpstreamStream {
 
   pause(): void {
     this.paused = true;
-    this.conn?.socket.pause();
+    this.conn?.setReading(this, false);
   }
 
   resume(): void {
     this.paused = false;
-    this.conn?.socket.resume();
+    this.conn?.setReading(this, true);
   }
 
   reset(): void {
@@ -275,6 +280,13 @@ export class Http1Pool implements ConnectionPool {
   /** Connections waiting for a request. */
   get idleConnectionCount(): number {
     return this.idleConns.length;
+  }
+
+  /** Connections whose parser reads the socket's handle directly (for tests). */
+  get handleReadingCount(): number {
+    let n = 0;
+    for (const c of this.conns) if (c.readsHandle) n++;
+    return n;
   }
 
   newStream(head: UpstreamRequestHead, handler: UpstreamResponseHandler): UpstreamStream {

@@ -20,7 +20,10 @@ export interface LlhttpParser {
   finish(): number | Error | undefined;
   close(): void;
   free(): void;
-  /** Server codec (proxy/http/h1/): the parser reads a socket's handle itself (node's server does). */
+  /**
+   * The parser reads a socket's handle itself, as node's server does (the server codec in
+   * proxy/http/h1/ and the upstream client in http1-connection.ts).
+   */
   consume?(handle: object): void;
   unconsume?(): void;
   /** Inside kOnExecute: a copy of the read just parsed. */
@@ -37,6 +40,9 @@ interface LlhttpCtor {
   readonly kOnBody: number;
   readonly kOnMessageComplete: number;
   readonly kLenientNone: number;
+  /** Called when a message starts (its first byte); the upstream client uses it to catch bytes
+   * the server sent after the response it was asked for. */
+  readonly kOnMessageBegin?: number;
   /** Called with execute's result after each read of a consumed handle. */
   readonly kOnExecute?: number;
 }

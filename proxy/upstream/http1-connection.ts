@@ -50,6 +50,12 @@ export class H1Connection {
   private finishedTrailers: IncomingHttpHeaders | null = null;
   /** A message began with no response expected (bytes nobody asked for). */
   private stray = false;
+  /**
+   * The idle timeout: one timer per connection, re-armed (refresh) each time it goes idle and
+   * ignored if it fires while busy, instead of a socket.setTimeout pair (a new Timeout and bound
+   * function) per request.
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly pool: Http1Pool) {
     const o = pool.opts;
@@ -73,7 +79,6 @@ export class H1Connection {
     s.on('error', this.onError);
     s.on('close', this.onClose);
     s.on('drain', this.onDrain);
-    s.on('timeout', this.onTimeout);
   }
 
   /** The parser reads the socket's handle itself (for tests and profiles). */
@@ -87,7 +92,6 @@ export class H1Connection {
     this.keepAlive = true;
     if (this.served > 1) {
       this.socket.ref();
-      if (this.pool.opts.idleTimeoutMs > 0) this.socket.setTimeout(0);
       // A previous stream may have paused reads as its response ended.
       this.applyReading(true);
     }
@@ -110,7 +114,13 @@ export class H1Connection {
 
   /** Idle in the pool: the idle timer runs and the socket does not hold the process open. */
   idle(): void {
-    if (this.pool.opts.idleTimeoutMs > 0) this.socket.setTimeout(this.pool.opts.idleTimeoutMs);
+    const ms = this.pool.opts.idleTimeoutMs;
+    if (ms > 0) {
+      if (this.idleTimer === null) {
+        this.idleTimer = setTimeout(idleTimedOut, ms, this);
+        this.idleTimer.unref();
+      } else this.idleTimer.refresh();
+    }
     this.socket.unref();
     // Reads go on while idle, so the server closing (or misbehaving) is seen at once.
     this.applyReading(true);
@@ -311,11 +321,20 @@ export class H1Connection {
     this.stream?.drained();
   };
 
-  private readonly onTimeout = (): void => {
+  /** @internal The idle timer fired: closes the connection unless a request took it since. */
+  idleTimerFired(): void {
     if (this.stream === null) this.destroy();
-  };
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+  }
 
   private releaseParser(): void {
+    this.clearIdleTimer();
     const h = this.handle;
     if (h !== null) {
       this.handle = null;
@@ -332,8 +351,7 @@ export class H1Connection {
     sock.removeListener('error', this.onError);
     sock.removeListener('close', this.onClose);
     sock.removeListener('drain', this.onDrain);
-    sock.removeListener('timeout', this.onTimeout);
-    sock.setTimeout(0);
+    this.clearIdleTimer();
     this.stream = null;
     this.closed = true;
     const h = this.handle;
@@ -350,6 +368,10 @@ export class H1Connection {
     this.pool.forget(this);
     s.upgraded(sock, head);
   }
+}
+
+function idleTimedOut(c: H1Connection): void {
+  c.idleTimerFired();
 }
 
 function applyPausedReads(c: H1Connection): void {

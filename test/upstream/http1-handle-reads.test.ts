@@ -325,3 +325,29 @@ describe.each([
     expect(pool.connectionCount).toBe(0);
   });
 });
+
+describe('HTTP/1.1 upstream idle timeout', () => {
+  it('counts from the last time the connection went idle, across reuse', async () => {
+    const { port, conns } = await rawServer(async (c) => {
+      for (let n = 1; n <= 100; n++) {
+        await c.request(n);
+        c.socket.write(ok(`r${n}`));
+      }
+    });
+    const idleMs = 120;
+    const { pool, stats } = makePool(port, true, idleMs);
+    // Requests 20 ms apart for over three idle timeouts: the connection is never idle for long.
+    const start = Date.now();
+    let n = 0;
+    while (Date.now() - start < 3.5 * idleMs && n < 60) {
+      n++;
+      expect((await get(pool)).body).toBe(`r${n}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(conns.length).toBe(1);
+    const idleFrom = Date.now();
+    await until(() => pool.connectionCount === 0, 'idle connection closed');
+    expect(Date.now() - idleFrom).toBeGreaterThanOrEqual(idleMs - 30);
+    expect(stats.upstream_cx_destroy_local.value).toBe(1);
+  });
+});

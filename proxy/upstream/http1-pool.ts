@@ -15,7 +15,8 @@ import type {
 
 /**
  * Lean HTTP/1.1 keep-alive pool for one host: requests are written straight to the socket as one
- * latin1 head string and responses parsed by node's llhttp binding, with no ClientRequest /
+ * latin1 head string and responses parsed by node's llhttp binding, which reads the socket's
+ * handle itself where Node allows it (http1-connection.ts), with no ClientRequest /
  * IncomingMessage / Agent in between (about a quarter of node:http's client CPU per request).
  *
  * One request at a time per connection (no pipelining). Idle connections are reused LIFO (a warm

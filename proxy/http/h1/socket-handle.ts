@@ -6,6 +6,10 @@ import type { LlhttpParser } from '../../upstream/llhttp.js';
  * parsed in C++ straight from node's read buffer and JS hears only the result (kOnExecute), with no
  * Buffer per read going through Readable and a 'data' event. None of this is a documented API, so
  * every piece is checked before use; when anything is missing the codec reads 'data' events.
+ * Used by the server codec (server-connection.ts) and the upstream client
+ * (upstream/http1-connection.ts, which consumes once connected). Inside kOnExecute the parser must
+ * not be closed: node's read callback still touches it after kOnExecute returns (and ticks run
+ * before that), so a close there waits for setImmediate.
  */
 export interface StreamHandle {
   isStreamBase?: boolean;

@@ -12,14 +12,19 @@ import { head, hostFor, portOf, Recorder, statsFor, until } from './helpers.js';
 let server: Server | null = null;
 let pool: Http1Pool | null = null;
 let sockets: Socket[] = [];
+/** Failures of a raw server's script while its connection was still open. */
+let serverErrors: unknown[] = [];
 
 afterEach(async () => {
+  const errors = serverErrors;
+  serverErrors = [];
   pool?.destroy();
   pool = null;
   for (const s of sockets) s.destroy();
   sockets = [];
   if (server) await new Promise<void>((r) => server!.close(() => r()));
   server = null;
+  expect(errors).toEqual([]);
 });
 
 /** One accepted connection: the request heads it received, in order, as they complete. */
@@ -47,14 +52,21 @@ class Conn {
   }
 }
 
-/** A raw TCP server; each accepted connection is handed to `onConn`. */
-async function rawServer(onConn: (c: Conn, index: number) => void): Promise<{ port: number; conns: Conn[] }> {
+/**
+ * A raw TCP server; each accepted connection is handed to `onConn`, a script that fails the test
+ * if it throws while its connection is open (one closed under it just stops).
+ */
+async function rawServer(
+  onConn: (c: Conn, index: number) => Promise<void>,
+): Promise<{ port: number; conns: Conn[] }> {
   const conns: Conn[] = [];
   const s = createServer((sock) => {
     sockets.push(sock);
     const c = new Conn(sock);
     conns.push(c);
-    onConn(c, conns.length - 1);
+    onConn(c, conns.length - 1).catch((e: unknown) => {
+      if (!sock.destroyed) serverErrors.push(e);
+    });
   });
   server = s;
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));

@@ -324,6 +324,25 @@ describe.each([
     expect(conns.length).toBe(2);
   });
 
+  it('counts the bytes read and written on the connection', async () => {
+    const wire = ok('y'.repeat(1000));
+    let received = 0;
+    const { port } = await rawServer(async (c) => {
+      c.socket.on('data', (d: Buffer) => {
+        received += d.length;
+      });
+      await c.request(1);
+      c.socket.write(wire);
+    });
+    const { pool, stats } = makePool(port, readHandle);
+    expect((await get(pool)).body).toBe('y'.repeat(1000));
+    pool.drain();
+    await until(() => stats.upstream_cx_active.value === 0, 'connection closed');
+    expect(stats.upstream_cx_rx_bytes_total.value).toBe(wire.length);
+    expect(stats.upstream_cx_tx_bytes_total.value).toBe(received);
+    expect(received).toBeGreaterThan(0);
+  });
+
   it('fails the stream with protocol_error on a malformed response and closes the connection', async () => {
     const { port, conns } = await rawServer(async (c) => {
       await c.request(1);

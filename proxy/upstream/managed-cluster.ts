@@ -7,10 +7,7 @@ import type { DiscoveredHost, DiscoverySink, HostDiscovery } from './discovery.j
 import { hostsFromAssignment } from './discovery.js';
 import { ClusterHealth } from './health/cluster-health.js';
 import { HealthFlag, Host, localityKey } from './host.js';
-import { AgentHttp1Pool } from './http1-agent-pool.js';
-import { Http1Pool } from './http1-pool.js';
-import { Http2Pool } from './http2-pool.js';
-import { llhttpAvailable } from './llhttp.js';
+import { HostPools, type RoutingPriority } from './host-pools.js';
 import type { LbContext, LoadBalancer } from './load-balancer.js';
 import type { ClusterLoadStats } from './load-stats.js';
 import {
@@ -55,9 +52,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   private hosts: Host[] = [];
   private lb: LoadBalancer;
   private panic = false;
-  private readonly pools = new Map<Host, ConnectionPool>();
-  /** Pools of requests on `priority: HIGH` routes (created on the first such request). */
-  private highPools: Map<Host, ConnectionPool> | null = null;
+  private readonly pools: HostPools;
   private readonly listeners: Array<() => void> = [];
   private markInitialized!: () => void;
   private isInitialized = false;
@@ -102,6 +97,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     this.perEndpointStats = model.perEndpointStats === true;
     this.localityWeights = localityWeightsOf(model.loadAssignment);
     this.cb = new PriorityBreakers(this, model.circuitBreakers);
+    this.pools = new HostPools(model, this.stats, this.cb);
     this.lb = model.lbFactory.create([], model.lbConfig, null);
     this.initialized = new Promise((r) => {
       this.markInitialized = r;
@@ -170,23 +166,10 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     return this.cb.get(priority);
   }
 
-  poolFor(host: Host, priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ConnectionPool {
-    // One pool per host and routing priority, as Envoy: HIGH requests get their own connections,
-    // counted against HIGH's max_connections / max_pending_requests.
-    let pools = this.pools;
-    if (priority === 'HIGH') {
-      if (this.highPools === null) this.highPools = new Map();
-      pools = this.highPools;
-    }
-    let p = pools.get(host);
-    if (p === undefined) {
-      p = this.createPool(host, priority);
-      // A host that already left the cluster (picked just before an update) gets a pool that
-      // closes its connections once its streams end.
-      if (this.stopped || !this.hosts.includes(host)) p.drain();
-      else pools.set(host, p);
-    }
-    return p;
+  poolFor(host: Host, priority: RoutingPriority = 'DEFAULT'): ConnectionPool {
+    // A host that already left the cluster (picked just before an update) gets a pool that
+    // closes its connections once its streams end.
+    return this.pools.get(host, priority, !this.stopped && this.hosts.includes(host));
   }
 
   allHosts(): readonly Host[] {
@@ -244,13 +227,7 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     // Hosts that left: their pools drain (requests in flight finish), then close.
     for (const gone of current.values()) {
       changed = true;
-      for (const pools of this.poolMaps()) {
-        const p = pools.get(gone);
-        if (p !== undefined) {
-          pools.delete(gone);
-          p.drain();
-        }
-      }
+      this.pools.drainHost(gone);
     }
     if (changed || next.length !== this.hosts.length) {
       this.hosts = next;
@@ -311,28 +288,18 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
   /** Stops discovery; pools finish their streams and close. */
   drain(): void {
     this.stop();
-    for (const pools of this.poolMaps()) {
-      for (const p of pools.values()) p.drain();
-      pools.clear();
-    }
+    this.pools.drainAll();
   }
 
   /** Stops discovery and closes every connection now. */
   destroy(): void {
     this.stop();
-    for (const pools of this.poolMaps()) {
-      for (const p of pools.values()) p.destroy();
-      pools.clear();
-    }
+    this.pools.destroyAll();
   }
 
   /** Pools currently held, both priorities (for tests and /clusters). */
   get poolCount(): number {
-    return this.pools.size + (this.highPools?.size ?? 0);
-  }
-
-  private poolMaps(): Array<Map<Host, ConnectionPool>> {
-    return this.highPools === null ? [this.pools] : [this.pools, this.highPools];
+    return this.pools.size;
   }
 
   private stop(): void {
@@ -347,33 +314,6 @@ export class ManagedCluster implements UpstreamCluster, DiscoverySink {
     if (this.isInitialized) return;
     this.isInitialized = true;
     this.markInitialized();
-  }
-
-  private createPool(host: Host, priority: 'DEFAULT' | 'HIGH'): ConnectionPool {
-    const m = this.model;
-    const breakers = this.cb.get(priority);
-    if (m.protocol === 'http2' && m.http2 !== null) {
-      return new Http2Pool(host, this.stats, {
-        connectTimeoutMs: m.connectTimeoutMs,
-        idleTimeoutMs: m.idleTimeoutMs,
-        maxConcurrentStreams: m.http2.maxConcurrentStreams,
-        initialStreamWindowSize: m.http2.initialStreamWindowSize,
-        initialConnectionWindowSize: m.http2.initialConnectionWindowSize,
-        maxRequestsPerConnection: m.maxRequestsPerConnection,
-        breakers,
-      });
-    }
-    const opts = {
-      connectTimeoutMs: m.connectTimeoutMs,
-      idleTimeoutMs: m.idleTimeoutMs,
-      maxRequestsPerConnection: m.maxRequestsPerConnection,
-      // max_connections / max_pending_requests of this priority, which the lean pool consults.
-      breakers,
-    };
-    // The lean pool needs node's llhttp binding; without it, node:http's client does the work.
-    return llhttpAvailable
-      ? new Http1Pool(host, this.stats, opts)
-      : new AgentHttp1Pool(host, this.stats, opts);
   }
 
   private rebuild(): void {

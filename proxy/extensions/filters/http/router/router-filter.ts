@@ -13,48 +13,19 @@ import { RetryingStream } from '../../../../router/retry-stream.js';
 import type { ClusterMutations, MatchedRoute } from '../../../../router/types.js';
 import { type ClusterBreakers, sendOverloaded } from '../../../../upstream/circuit-breakers.js';
 import type { UpstreamCluster } from '../../../../upstream/cluster.js';
-import type { Host, LocalFailure } from '../../../../upstream/host.js';
+import type { Host } from '../../../../upstream/host.js';
 import type {
   UpstreamFailure,
   UpstreamResponseHandler,
   UpstreamStream,
 } from '../../../../upstream/upstream-stream.js';
 
+import { FAILURE, OUTLIER_FAILURE } from './upstream-failures.js';
+
 export interface RouterConfig {
   /** Envoy's suppress_envoy_headers: no x-envoy-upstream-service-time on responses. */
   readonly suppressEnvoyHeaders: boolean;
 }
-
-const FAILURE: Record<UpstreamFailure, { flag: number; status: number; reason: string }> = {
-  connect_failure: {
-    flag: ResponseFlag.UpstreamConnectionFailure,
-    status: 503,
-    reason: 'connection_failure',
-  },
-  connect_timeout: {
-    flag: ResponseFlag.UpstreamConnectionFailure,
-    status: 503,
-    reason: 'connection_timeout',
-  },
-  remote_reset: { flag: ResponseFlag.UpstreamRemoteReset, status: 503, reason: 'remote_reset' },
-  connection_termination: {
-    flag: ResponseFlag.UpstreamConnectionTermination,
-    status: 503,
-    reason: 'connection_termination',
-  },
-  overflow: { flag: ResponseFlag.UpstreamOverflow, status: 503, reason: 'overflow' },
-  protocol_error: { flag: ResponseFlag.UpstreamProtocolError, status: 502, reason: 'protocol_error' },
-};
-
-/** How each upstream failure counts for outlier detection (Envoy: connect failures vs resets). */
-const OUTLIER_FAILURE: Record<UpstreamFailure, LocalFailure> = {
-  connect_failure: 'connect_failed',
-  connect_timeout: 'connect_failed',
-  remote_reset: 'reset',
-  connection_termination: 'reset',
-  overflow: 'reset',
-  protocol_error: 'reset',
-};
 
 /**
  * The terminal HTTP filter: resolves route → cluster → host → pool, streams the request upstream

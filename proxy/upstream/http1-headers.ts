@@ -1,50 +1,10 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { FIRST_WINS_FIELDS, lowerHeaderName } from '../http/header-names.js';
 import type { UpstreamRequestHead } from './upstream-stream.js';
 
 /**
  * HTTP/1.1 head serialisation and response-header folding for the lean pool (http1-pool.ts).
  */
-
-/** Headers whose duplicates are dropped (first wins), as node:http folds them. */
-const SINGLE = new Set([
-  'age',
-  'authorization',
-  'content-length',
-  'content-type',
-  'etag',
-  'expires',
-  'from',
-  'host',
-  'if-modified-since',
-  'if-unmodified-since',
-  'last-modified',
-  'location',
-  'max-forwards',
-  'proxy-authorization',
-  'referer',
-  'retry-after',
-  'server',
-  'user-agent',
-]);
-
-/**
- * Lower-case forms of header names already seen. Upstreams send the same few names in the same
- * case on every response, and a Map hit is cheaper than toLowerCase on a fresh string (which
- * allocates whenever the name has a capital). Bounded in entries and name length, so an upstream
- * sending ever-new names only falls back to toLowerCase.
- */
-const LOWER = new Map<string, string>();
-const LOWER_MAX_ENTRIES = 512;
-const LOWER_MAX_NAME = 64;
-
-function lowerName(name: string): string {
-  let l = LOWER.get(name);
-  if (l === undefined) {
-    l = name.toLowerCase();
-    if (LOWER.size < LOWER_MAX_ENTRIES && name.length <= LOWER_MAX_NAME) LOWER.set(name, l);
-  }
-  return l;
-}
 
 /** Connection-level response fields, never folded into the headers handed on (unless keepHopByHop). */
 function isConnectionField(name: string): boolean {
@@ -69,7 +29,7 @@ export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): Inco
   const h: IncomingHttpHeaders = {};
   let conn: string | null = null;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = lowerName(raw[i]);
+    const name = lowerHeaderName(raw[i]);
     const value = raw[i + 1];
     if (!keepHopByHop && isConnectionField(name)) {
       if (name === 'connection') conn = conn === null ? value : `${conn},${value}`;
@@ -80,7 +40,7 @@ export function foldHeaders(raw: readonly string[], keepHopByHop: boolean): Inco
       h[name] = name === 'set-cookie' ? [value] : value;
     } else if (name === 'set-cookie') {
       (prev as string[]).push(value);
-    } else if (!SINGLE.has(name)) {
+    } else if (!FIRST_WINS_FIELDS.has(name)) {
       h[name] = `${prev}, ${value}`;
     }
   }

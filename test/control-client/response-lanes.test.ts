@@ -41,24 +41,40 @@ const independentAssignment: ResourceType<Assignment, Assignment> = {
 
 const things = (n: number, v: string) => Array.from({ length: n }, (_, i) => thingAny(`t${i}`, v));
 
+/**
+ * A client watching every slow Thing and assignment c1 (of `assignmentKind`), past the two
+ * initial requests: what the lane tests share.
+ */
+async function watchBoth(
+  assignmentKind: ResourceType<Assignment, Assignment>,
+  extra: Parameters<typeof setup>[0] = {},
+) {
+  const { server, client } = await setup(extra);
+  const thingsSeen = new Recorder<Thing>();
+  const assignments = new Recorder<Assignment>();
+  client.watch(slowThing, '*', thingsSeen);
+  client.watch(assignmentKind, 'c1', assignments);
+  const s = await server.stream(0);
+  await s.next();
+  await s.next();
+  return { s, thingsSeen, assignments };
+}
+
+/** SotW: 300 slow Things (60 ms of decoding, well past one slice), then assignment c1. */
+function sendThingsThenAssignment(s: Awaited<ReturnType<typeof watchBoth>>['s']): void {
+  s.send({ version_info: 't1', nonce: 'tn1', type_url: THING_URL, resources: things(300, 'x') });
+  s.send({
+    version_info: 'a1',
+    nonce: 'an1',
+    type_url: ASSIGNMENT_URL,
+    resources: [assignmentAny('c1', ['1.1.1.1:1'])],
+  });
+}
+
 describe('XdsClient response lanes', () => {
   it('processes an independent type while a big response of another type is still decoding', async () => {
-    const { server, client } = await setup();
-    const thingsSeen = new Recorder<Thing>();
-    const assignments = new Recorder<Assignment>();
-    client.watch(slowThing, '*', thingsSeen);
-    client.watch(independentAssignment, 'c1', assignments);
-    const s = await server.stream(0);
-    await s.next();
-    await s.next();
-    // 300 resources × 0.2 ms = 60 ms of decoding, well past one slice.
-    s.send({ version_info: 't1', nonce: 'tn1', type_url: THING_URL, resources: things(300, 'x') });
-    s.send({
-      version_info: 'a1',
-      nonce: 'an1',
-      type_url: ASSIGNMENT_URL,
-      resources: [assignmentAny('c1', ['1.1.1.1:1'])],
-    });
+    const { s, thingsSeen, assignments } = await watchBoth(independentAssignment);
+    sendThingsThenAssignment(s);
     const first = await s.next<DiscoveryRequest>();
     expect(first.type_url).toBe(ASSIGNMENT_URL);
     expect(first.response_nonce).toBe('an1');
@@ -73,14 +89,7 @@ describe('XdsClient response lanes', () => {
   });
 
   it('does the same over delta: the independent type is ACKed while the big response decodes', async () => {
-    const { server, client } = await setup({ api_type: 'DELTA_GRPC' });
-    const thingsSeen = new Recorder<Thing>();
-    const assignments = new Recorder<Assignment>();
-    client.watch(slowThing, '*', thingsSeen);
-    client.watch(independentAssignment, 'c1', assignments);
-    const s = await server.stream(0);
-    await s.next();
-    await s.next();
+    const { s, thingsSeen } = await watchBoth(independentAssignment, { api_type: 'DELTA_GRPC' });
     const resources = things(300, 'x').map((r, i) => ({ name: `t${i}`, version: '1', resource: r }));
     s.send({
       system_version_info: 't1',
@@ -105,21 +114,8 @@ describe('XdsClient response lanes', () => {
   });
 
   it('keeps stream order for types that are not independent', async () => {
-    const { server, client } = await setup();
-    const thingsSeen = new Recorder<Thing>();
-    const assignments = new Recorder<Assignment>();
-    client.watch(slowThing, '*', thingsSeen);
-    client.watch(assignmentType, 'c1', assignments);
-    const s = await server.stream(0);
-    await s.next();
-    await s.next();
-    s.send({ version_info: 't1', nonce: 'tn1', type_url: THING_URL, resources: things(300, 'x') });
-    s.send({
-      version_info: 'a1',
-      nonce: 'an1',
-      type_url: ASSIGNMENT_URL,
-      resources: [assignmentAny('c1', ['1.1.1.1:1'])],
-    });
+    const { s } = await watchBoth(assignmentType);
+    sendThingsThenAssignment(s);
     const first = await s.next<DiscoveryRequest>();
     expect(first.type_url).toBe(THING_URL);
     expect(first.response_nonce).toBe('tn1');

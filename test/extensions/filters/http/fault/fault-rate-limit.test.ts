@@ -6,14 +6,13 @@ import { Issues } from '../../../../../proxy/config/issues.js';
 import type { ProtoObject } from '../../../../../proxy/config/proto-object.js';
 import type { FaultConfig } from '../../../../../proxy/extensions/filters/http/fault/config.js';
 import { faultFilterFactory } from '../../../../../proxy/extensions/filters/http/fault/factory.js';
-import { routerFilterFactory } from '../../../../../proxy/extensions/filters/http/router/factory.js';
 import type { Listener } from '../../../../../proxy/network/listener.js';
 import { StatsStore } from '../../../../../proxy/observability/stats.js';
 import type { ClusterManager } from '../../../../../proxy/upstream/cluster-manager.js';
 import { waitFor } from '../../../../helpers/http.js';
-import { hcmConfig, startHttpListener } from '../../../../helpers/proxy.js';
+import { startHttpListener } from '../../../../helpers/proxy.js';
 import { realClusters } from '../../../../helpers/real-clusters.js';
-import { testRouteTable } from '../../../../helpers/test-upstream.js';
+import { faultHcm } from './fault-hcm.js';
 
 function parse(c: ProtoObject, issues = new Issues()): FaultConfig {
   const cfg = faultFilterFactory.parseConfig(c, 'fault', issues);
@@ -102,22 +101,7 @@ describe('fault response_rate_limit', () => {
     await new Promise<void>((r) => upstream!.listen(0, '127.0.0.1', r));
     const stats = new StatsStore();
     manager = realClusters(stats, [{ name: 'svc', ports: [(upstream.address() as AddressInfo).port] }]);
-    const hcm = hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }]), {
-      httpFilters: [
-        {
-          name: 'envoy.filters.http.fault',
-          typeUrl: faultFilterFactory.typeUrl,
-          config: cfg,
-          factory: faultFilterFactory,
-        },
-        {
-          name: 'envoy.filters.http.router',
-          typeUrl: routerFilterFactory.typeUrl,
-          config: { suppressEnvoyHeaders: false },
-          factory: routerFilterFactory,
-        },
-      ],
-    });
+    const hcm = faultHcm(cfg);
     const s = await startHttpListener(hcm, manager, stats);
     listener = s.listener;
     return s.port;
@@ -193,22 +177,7 @@ describe('fault response_rate_limit', () => {
       manager = realClusters(stats, [
         { name: 'svc', ports: [(h2.address() as AddressInfo).port], http2: true },
       ]);
-      const hcm = hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }]), {
-        httpFilters: [
-          {
-            name: 'envoy.filters.http.fault',
-            typeUrl: faultFilterFactory.typeUrl,
-            config: cfg,
-            factory: faultFilterFactory,
-          },
-          {
-            name: 'envoy.filters.http.router',
-            typeUrl: routerFilterFactory.typeUrl,
-            config: { suppressEnvoyHeaders: false },
-            factory: routerFilterFactory,
-          },
-        ],
-      });
+      const hcm = faultHcm(cfg);
       const started = await startHttpListener(hcm, manager, stats);
       listener = started.listener;
       const session = http2.connect(`http://127.0.0.1:${started.port}`);

@@ -4,15 +4,14 @@ import { Issues } from '../../../../../proxy/config/issues.js';
 import type { ProtoObject } from '../../../../../proxy/config/proto-object.js';
 import type { FaultConfig } from '../../../../../proxy/extensions/filters/http/fault/config.js';
 import { faultFilterFactory } from '../../../../../proxy/extensions/filters/http/fault/factory.js';
-import { routerFilterFactory } from '../../../../../proxy/extensions/filters/http/router/factory.js';
 import type { Listener } from '../../../../../proxy/network/listener.js';
 import { StatsStore } from '../../../../../proxy/observability/stats.js';
 import type { ClusterManager } from '../../../../../proxy/upstream/cluster-manager.js';
 import { h2request, request } from '../../../../helpers/http.js';
-import { hcmConfig, startHttpListener } from '../../../../helpers/proxy.js';
+import { startHttpListener } from '../../../../helpers/proxy.js';
 import { realClusters } from '../../../../helpers/real-clusters.js';
-import { testRouteTable } from '../../../../helpers/test-upstream.js';
 import { type Backend, startBackends } from '../../../../upstream/health/backends.js';
+import { faultHcm } from './fault-hcm.js';
 
 function parse(c: ProtoObject): FaultConfig {
   const issues = new Issues();
@@ -37,22 +36,7 @@ describe('envoy.filters.http.fault', () => {
     backends = await startBackends(1);
     const stats = new StatsStore();
     manager = realClusters(stats, [{ name: 'svc', ports: [backends[0].port] }]);
-    const hcm = hcmConfig(testRouteTable([{ prefix: '/', cluster: 'svc' }]), {
-      httpFilters: [
-        {
-          name: 'envoy.filters.http.fault',
-          typeUrl: faultFilterFactory.typeUrl,
-          config: cfg,
-          factory: faultFilterFactory,
-        },
-        {
-          name: 'envoy.filters.http.router',
-          typeUrl: routerFilterFactory.typeUrl,
-          config: { suppressEnvoyHeaders: false },
-          factory: routerFilterFactory,
-        },
-      ],
-    });
+    const hcm = faultHcm(cfg);
     const s = await startHttpListener(hcm, manager, stats);
     listener = s.listener;
     return s.port;

@@ -3,6 +3,7 @@
  * stopping at the first, so a NACK tells the operator everything that is wrong at once.
  */
 import type { ResourceType, ValidationResult } from './resource-type.js';
+import { type SlicedStep, sliceOver } from './slices.js';
 import type { DecodedUpdate } from './type-state.js';
 import {
   type AnyMessage,
@@ -38,16 +39,17 @@ function newResponse<T>(type: ResourceType<T, unknown>, reuse: boolean): Decoded
  */
 export class ResourceDecoder<T> {
   readonly result: DecodedResponse<T>;
-  private next = 0;
   private readonly seen = new Set<string>();
+  private readonly step: SlicedStep;
 
   private constructor(
     private readonly type: ResourceType<T, unknown>,
-    private readonly count: number,
-    private readonly decodeAt: (i: number, d: ResourceDecoder<T>) => void,
+    count: number,
+    decodeAt: (i: number, d: ResourceDecoder<T>) => void,
     reuse: boolean,
   ) {
     this.result = newResponse(type, reuse);
+    this.step = sliceOver(count, (i) => decodeAt(i, this));
   }
 
   /** SotW: each Any is the resource itself or an envoy.service.discovery.v3.Resource wrapping it. */
@@ -95,22 +97,12 @@ export class ResourceDecoder<T> {
     );
   }
 
-  get done(): boolean {
-    return this.next >= this.count;
-  }
-
   /**
-   * Decodes until every resource is done or performance.now() passes `deadline` (checked every
-   * few resources: one resource takes microseconds). Returns true when finished.
+   * Decodes until every resource is done or performance.now() passes `deadline`. Returns true
+   * when finished.
    */
   run(deadline = Number.POSITIVE_INFINITY): boolean {
-    const end = this.count;
-    while (this.next < end) {
-      const stop = Math.min(end, this.next + SLICE_CHECK_EVERY);
-      for (; this.next < stop; this.next++) this.decodeAt(this.next, this);
-      if (this.next < end && performance.now() >= deadline) return false;
-    }
-    return true;
+    return this.step(deadline);
   }
 
   private one(
@@ -123,9 +115,6 @@ export class ResourceDecoder<T> {
     decodeOne(this.type, any, wrapperName, version, path, this.seen, this.result, previous);
   }
 }
-
-/** Resources decoded between two looks at the clock. */
-const SLICE_CHECK_EVERY = 32;
 
 /** SotW, in one go (snapshots, tests). */
 export function decodeSotwResources<T>(

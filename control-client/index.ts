@@ -3,7 +3,7 @@ export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './backoff.js';
 export { type JsonValue, type NodeIdentity, nodeMessage } from './node.js';
 export type { ResponseOutcome } from './protocol.js';
 export { type ResourceType, type ResourceWatcher, type ValidationResult, WILDCARD } from './resource-type.js';
-export { runInSlices, SLICE_MS, type SlicedStep } from './slices.js';
+export { runInSlices, SLICE_MS, type SlicedStep, sliceOver } from './slices.js';
 export {
   type ResourceSnapshot,
   type SnapshotResource,

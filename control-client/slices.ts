@@ -29,3 +29,19 @@ export function runInSlices(step: SlicedStep, sliceMs = SLICE_MS): Promise<void>
     setImmediate(again);
   });
 }
+
+/**
+ * A SlicedStep over items 0..count-1: `each(i)` for each in order, looking at the clock every
+ * `checkEvery` items (one item takes microseconds; the clock costs more than that).
+ */
+export function sliceOver(count: number, each: (i: number) => void, checkEvery = 32): SlicedStep {
+  let i = 0;
+  return (deadline) => {
+    while (i < count) {
+      const stop = Math.min(count, i + checkEvery);
+      for (; i < stop; i++) each(i);
+      if (i < count && performance.now() >= deadline) return false;
+    }
+    return true;
+  };
+}

@@ -10,7 +10,13 @@
  * in one map assignment, the old one's pools drain; a removed one drains. EDS subscriptions follow
  * the clusters: one per service name, released when no cluster names it any more.
  */
-import { type ResourceType, runInSlices, SLICE_MS, type XdsClient } from '../../../control-client/index.js';
+import {
+  type ResourceType,
+  runInSlices,
+  SLICE_MS,
+  sliceOver,
+  type XdsClient,
+} from '../../../control-client/index.js';
 import type { LoadAssignmentModel } from '../../model/cluster.js';
 import type { StatsStore } from '../../observability/stats.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
@@ -101,23 +107,18 @@ export class ClusterSync {
     this.pendingCds.clear();
     const cm = this.deps.clusterManager;
     const staged = new Map<string, ManagedCluster>();
-    let i = 0;
-    const build = (deadline: number): boolean => {
-      if (this.stopped) return true;
-      for (; i < batch.length; i++) {
-        if ((i & 15) === 0 && i > 0 && performance.now() >= deadline) return false;
-        const v = batch[i][1];
-        // Removals need no building; an EDS cluster without endpoints yet will warm instead.
-        if (v === null || (v.model.type === 'EDS' && !this.assignments.has(v.model.edsServiceName))) continue;
-        try {
-          const c = cm.stage(v.model);
-          if (c !== null) staged.set(v.model.name, c);
-        } catch {
-          // install() tries again in the commit and reports it there.
-        }
+    const build = sliceOver(batch.length, (i) => {
+      const v = batch[i][1];
+      // Removals need no building; an EDS cluster without endpoints yet will warm instead.
+      if (this.stopped || v === null) return;
+      if (v.model.type === 'EDS' && !this.assignments.has(v.model.edsServiceName)) return;
+      try {
+        const c = cm.stage(v.model);
+        if (c !== null) staged.set(v.model.name, c);
+      } catch {
+        // install() tries again in the commit and reports it there.
       }
-      return true;
-    };
+    });
     const building = runInSlices(build, this.atOnce ? Number.POSITIVE_INFINITY : SLICE_MS);
     if (building === null) {
       this.commitCds(batch, staged);

@@ -172,8 +172,9 @@ class TcpSession implements TimerTarget {
       this.close();
       return;
     }
-    // max_connections of the cluster's DEFAULT breakers, as Envoy's TCP pool: over the limit the
-    // connection is refused (UO) rather than waiting, since there is no pool to wait in.
+    // max_connections of the cluster's DEFAULT breakers. Over the limit the connection is refused
+    // (UO): there is no pool to wait in (Envoy's TCP pool would queue it as pending). The count of
+    // 1 keeps out the exemption for a pool with no connection yet, which has no meaning here.
     const breakers = cluster.breakers('DEFAULT');
     if (!breakers.canOpenConnection(1)) {
       this.info.setFlag(ResponseFlag.UpstreamOverflow);

@@ -4,14 +4,8 @@
  * the resources already held (initial_resource_versions) so the server can skip unchanged ones.
  * ACK and NACK carry only the response nonce (and error_detail for a NACK).
  */
-import { type DecodedResponse, ResourceDecoder } from './decode.js';
-import {
-  type AdsProtocol,
-  ackAfter,
-  decodeThenConclude,
-  nackMessage,
-  type ProtocolHost,
-} from './protocol.js';
+import { ResourceDecoder } from './decode.js';
+import { type AdsProtocol, nackMessage, type ProtocolHost, processResponse } from './protocol.js';
 import { WILDCARD } from './resource-type.js';
 import type { TypeState } from './type-state.js';
 import { type DeltaDiscoveryRequest, type DeltaDiscoveryResponse, STATUS_INVALID_ARGUMENT } from './wire.js';
@@ -68,56 +62,21 @@ export class DeltaProtocol implements AdsProtocol {
       this.host.unknownType(res.type_url);
       return null;
     }
-    state.stats.update_attempt++;
-    return decodeThenConclude(
+    return processResponse(
       this.host,
+      state,
+      { nonce: res.nonce, version: res.system_version_info },
       ResourceDecoder.delta(state.type, res.resources),
-      (decoded, stream) => this.conclude(state, res, decoded, stream),
+      {
+        nack: (errors) => {
+          const nack = this.request(state, [], [], {}, res.nonce);
+          nack.error_detail = { code: STATUS_INVALID_ARGUMENT, message: nackMessage(errors) };
+          return nack;
+        },
+        apply: (decoded) => state.apply(decoded.updates, res.removed_resources, false),
+        ack: () => this.request(state, [], [], {}, res.nonce),
+      },
     );
-  }
-
-  /** Accepts (apply, then ACK) or rejects (NACK) a decoded response. */
-  private conclude(
-    state: TypeState<unknown>,
-    res: DeltaDiscoveryResponse,
-    decoded: DecodedResponse<unknown>,
-    stream: number,
-  ): Promise<void> | null {
-    if (this.host.streamId() !== stream) return null;
-    state.nonce = res.nonce;
-    if (decoded.errors.length > 0) {
-      state.stats.update_rejected++;
-      state.stats.last_error = nackMessage(decoded.errors);
-      const nack = this.request(state, [], [], {}, res.nonce);
-      nack.error_detail = { code: STATUS_INVALID_ARGUMENT, message: nackMessage(decoded.errors) };
-      this.host.send(nack);
-      state.reject(decoded.errors);
-      this.host.responseProcessed({
-        typeUrl: res.type_url,
-        accepted: false,
-        version: res.system_version_info,
-        nonce: res.nonce,
-        errors: decoded.errors,
-      });
-      return null;
-    }
-    state.stats.update_success++;
-    state.stats.version_text = res.system_version_info;
-    state.stats.update_time = Date.now();
-    state.stats.last_error = '';
-    const applying = state.apply(decoded.updates, res.removed_resources, false);
-    const ack = (): void => {
-      if (this.host.streamId() !== stream) return;
-      this.host.send(this.request(state, [], [], {}, res.nonce));
-      this.host.responseProcessed({
-        typeUrl: res.type_url,
-        accepted: true,
-        version: res.system_version_info,
-        nonce: res.nonce,
-        errors: [],
-      });
-    };
-    return ackAfter(applying, ack);
   }
 
   private request(

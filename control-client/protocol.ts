@@ -50,23 +50,78 @@ export function nackMessage(errors: readonly string[]): string {
   return errors.join('\n');
 }
 
-/**
- * Runs a response's decoder in slices, then `conclude` with the result, unless the stream changed
- * meanwhile (`conclude` gets the stream it started on and checks). Synchronous when it fits.
- */
-export function decodeThenConclude<T>(
-  host: ProtocolHost,
-  decoder: ResourceDecoder<T>,
-  conclude: (decoded: DecodedResponse<T>, stream: number) => Promise<void> | null,
-): Promise<void> | null {
-  const stream = host.streamId();
-  const decoding = runInSlices((deadline) => decoder.run(deadline));
-  if (decoding === null) return conclude(decoder.result, stream);
-  return decoding.then(() => conclude(decoder.result, stream) ?? undefined);
+/** How one wire variant answers and applies a response (the rest is the same for both). */
+export interface ResponseWire<T> {
+  /** The NACK request: the previous accepted version, this response's nonce, every error. */
+  nack(errors: readonly string[]): object;
+  /** Records the accepted response and applies it to the watchers (see TypeState.apply). */
+  apply(decoded: DecodedResponse<T>): Promise<void> | null;
+  /** The ACK request. */
+  ack(): object;
 }
 
-/** `ack` now when the apply finished, or once it does. */
-export function ackAfter(applying: Promise<void> | null, ack: () => void): Promise<void> | null {
+/**
+ * Processes one response of a known type, for both wire variants: decodes it in slices, then,
+ * unless the stream changed meanwhile, NACKs it with every error or applies it and ACKs it once
+ * the watchers are done. Synchronous (null) when everything fits in one slice.
+ */
+export function processResponse<T>(
+  host: ProtocolHost,
+  state: TypeState<T>,
+  response: { readonly nonce: string; readonly version: string },
+  decoder: ResourceDecoder<T>,
+  wire: ResponseWire<T>,
+): Promise<void> | null {
+  state.stats.update_attempt++;
+  const stream = host.streamId();
+  const conclude = (): Promise<void> | null =>
+    concludeResponse(host, state, response, decoder.result, stream, wire);
+  const decoding = runInSlices((deadline) => decoder.run(deadline));
+  if (decoding === null) return conclude();
+  return decoding.then(() => conclude() ?? undefined);
+}
+
+function concludeResponse<T>(
+  host: ProtocolHost,
+  state: TypeState<T>,
+  response: { readonly nonce: string; readonly version: string },
+  decoded: DecodedResponse<T>,
+  stream: number,
+  wire: ResponseWire<T>,
+): Promise<void> | null {
+  // A response from a stream that broke meanwhile: its nonce means nothing on the new one.
+  if (host.streamId() !== stream) return null;
+  // The nonce moves only now: a subscription change sent while this response was being decoded
+  // carried the previous one, so the server did not take it for an answer to this response.
+  state.nonce = response.nonce;
+  const outcome = (accepted: boolean, errors: readonly string[]): void =>
+    host.responseProcessed({
+      typeUrl: state.type.typeUrl,
+      accepted,
+      version: response.version,
+      nonce: response.nonce,
+      errors,
+    });
+  const errors = decoded.errors;
+  if (errors.length > 0) {
+    state.stats.update_rejected++;
+    state.stats.last_error = nackMessage(errors);
+    host.send(wire.nack(errors));
+    state.reject(errors);
+    outcome(false, errors);
+    return null;
+  }
+  state.stats.update_success++;
+  state.stats.version_text = response.version;
+  state.stats.update_time = Date.now();
+  state.stats.last_error = '';
+  const ack = (): void => {
+    // After a reconnect the new stream's first request already carries this version.
+    if (host.streamId() !== stream) return;
+    host.send(wire.ack());
+    outcome(true, []);
+  };
+  const applying = wire.apply(decoded);
   if (applying === null) {
     ack();
     return null;

@@ -3,14 +3,8 @@
  * of subscribed names, the last accepted version_info and the nonce of the last response; an ACK
  * echoes the new version_info, a NACK keeps the previous one and adds error_detail.
  */
-import { type DecodedResponse, ResourceDecoder } from './decode.js';
-import {
-  type AdsProtocol,
-  ackAfter,
-  decodeThenConclude,
-  nackMessage,
-  type ProtocolHost,
-} from './protocol.js';
+import { ResourceDecoder } from './decode.js';
+import { type AdsProtocol, nackMessage, type ProtocolHost, processResponse } from './protocol.js';
 import { WILDCARD } from './resource-type.js';
 import type { TypeState } from './type-state.js';
 import { type DiscoveryRequest, type DiscoveryResponse, STATUS_INVALID_ARGUMENT } from './wire.js';
@@ -34,60 +28,21 @@ export class SotwProtocol implements AdsProtocol {
       this.host.unknownType(res.type_url);
       return null;
     }
-    state.stats.update_attempt++;
-    return decodeThenConclude(
+    return processResponse(
       this.host,
+      state,
+      { nonce: res.nonce, version: res.version_info },
       ResourceDecoder.sotw(state.type, res.resources, res.version_info, state.reuse),
-      (decoded, stream) => this.conclude(state, res, decoded, stream),
+      {
+        nack: (errors) => this.request(state, errors),
+        apply: (decoded) => {
+          state.versionInfo = res.version_info;
+          state.reuse = decoded.reuse;
+          return state.apply(decoded.updates, [], state.type.allResourcesRequiredInSotW);
+        },
+        ack: () => this.request(state, null),
+      },
     );
-  }
-
-  /** Accepts (apply, then ACK) or rejects (NACK) a decoded response. */
-  private conclude(
-    state: TypeState<unknown>,
-    res: DiscoveryResponse,
-    decoded: DecodedResponse<unknown>,
-    stream: number,
-  ): Promise<void> | null {
-    if (this.host.streamId() !== stream) return null;
-    // The nonce moves only now: a subscription change sent while this response was being decoded
-    // carried the previous one, so the server did not take it for an answer to this response.
-    state.nonce = res.nonce;
-    if (decoded.errors.length > 0) {
-      state.stats.update_rejected++;
-      state.stats.last_error = nackMessage(decoded.errors);
-      // NACK: the previous accepted version, this response's nonce, every error.
-      this.host.send(this.request(state, decoded.errors));
-      state.reject(decoded.errors);
-      this.host.responseProcessed({
-        typeUrl: res.type_url,
-        accepted: false,
-        version: res.version_info,
-        nonce: res.nonce,
-        errors: decoded.errors,
-      });
-      return null;
-    }
-    state.versionInfo = res.version_info;
-    state.stats.update_success++;
-    state.stats.version_text = res.version_info;
-    state.stats.update_time = Date.now();
-    state.stats.last_error = '';
-    state.reuse = decoded.reuse;
-    const applying = state.apply(decoded.updates, [], state.type.allResourcesRequiredInSotW);
-    const ack = (): void => {
-      // After a reconnect the new stream's first request already carries this version.
-      if (this.host.streamId() !== stream) return;
-      this.host.send(this.request(state, null));
-      this.host.responseProcessed({
-        typeUrl: res.type_url,
-        accepted: true,
-        version: res.version_info,
-        nonce: res.nonce,
-        errors: [],
-      });
-    };
-    return ackAfter(applying, ack);
   }
 
   private request(state: TypeState<unknown>, errors: readonly string[] | null): DiscoveryRequest {
